@@ -1,0 +1,142 @@
+"""Every error nbmcp raises, rooted at one class so callers can catch them all.
+
+The tree::
+
+    NbmcpError
+    ├── ToolDefinitionError        a tool, resource or prompt cannot be registered
+    │   └── DuplicateNameError     the name is taken (pass ``replace=True`` to swap)
+    ├── ToolError                  raise inside a tool: the client gets ``isError`` with the message
+    ├── ProtocolError              becomes a JSON-RPC error with its ``code``
+    │   ├── ParseError             -32700
+    │   ├── InvalidRequest         -32600
+    │   ├── MethodNotFound         -32601
+    │   ├── InvalidParams          -32602
+    │   ├── InternalError          -32603
+    │   ├── ResourceNotFound       -32002
+    │   └── UnsupportedVersion     -32022 (the request names a protocol version we do not speak)
+    ├── ServerStartError           the HTTP server could not start
+    │   └── PortInUseError         the port is taken
+    ├── ServerStateError           misuse of the lifecycle (also a ``RuntimeError``)
+    └── TargetError                ``nbmcp serve TARGET`` names nothing servable
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "DuplicateNameError",
+    "InternalError",
+    "InvalidParams",
+    "InvalidRequest",
+    "MethodNotFound",
+    "NbmcpError",
+    "ParseError",
+    "PortInUseError",
+    "ProtocolError",
+    "ResourceNotFound",
+    "ServerStartError",
+    "ServerStateError",
+    "TargetError",
+    "ToolDefinitionError",
+    "ToolError",
+    "UnsupportedVersion",
+]
+
+
+class NbmcpError(Exception):
+    """The root of every error nbmcp raises on purpose."""
+
+
+class ToolDefinitionError(NbmcpError, TypeError):
+    """A function cannot become a tool, resource or prompt; raised at registration."""
+
+
+class DuplicateNameError(ToolDefinitionError):
+    """A tool, resource or prompt of that name is registered already."""
+
+
+class ToolError(NbmcpError):
+    """Raise from a tool to answer the client with ``isError: true`` and this message."""
+
+
+class ProtocolError(NbmcpError):
+    """An error that travels to the client as a JSON-RPC error object."""
+
+    code: int = -32603
+
+    def __init__(
+        self, message: str, data: Any = None, *, code: int | None = None, request_id: Any = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+        self.request_id = request_id
+        if code is not None:
+            self.code = code
+
+    @property
+    def error(self) -> dict[str, Any]:
+        """The JSON-RPC ``error`` member for this exception."""
+        err: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.data is not None:
+            err["data"] = self.data
+        return err
+
+
+class ParseError(ProtocolError):
+    """The body is not valid JSON."""
+
+    code = -32700
+
+
+class InvalidRequest(ProtocolError):
+    """The JSON is not a valid JSON-RPC request."""
+
+    code = -32600
+
+
+class MethodNotFound(ProtocolError):
+    """The method does not exist or is not offered by this server."""
+
+    code = -32601
+
+
+class InvalidParams(ProtocolError):
+    """The params are missing, of the wrong type, or name something unknown."""
+
+    code = -32602
+
+
+class InternalError(ProtocolError):
+    """The server failed while handling a valid request."""
+
+    code = -32603
+
+
+class ResourceNotFound(ProtocolError):
+    """``resources/read`` named a URI that no resource or template matches."""
+
+    code = -32002
+
+
+class UnsupportedVersion(ProtocolError):
+    """The request asks for a protocol version this server does not speak."""
+
+    code = -32022
+
+
+class ServerStartError(NbmcpError):
+    """The HTTP server did not come up."""
+
+
+class PortInUseError(ServerStartError):
+    """The requested port is taken by another process (or another server)."""
+
+
+class ServerStateError(NbmcpError, RuntimeError):
+    """A lifecycle call that does not fit the server's state (e.g. changing the port while running)."""
+
+
+class TargetError(NbmcpError):
+    """``nbmcp serve TARGET``: the file, attribute or server could not be loaded."""

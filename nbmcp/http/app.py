@@ -1,0 +1,73 @@
+"""The ASGI application: FastAPI for the ordinary routes, a fast lane for ``/mcp``.
+
+``build_app`` returns a FastAPI app with ``/mcp`` (the raw endpoint as a route) and
+``/health``; it can be mounted in any ASGI server. :class:`FastLane` wraps it so that
+``/mcp`` requests skip FastAPI's routing and middleware stack entirely.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nbmcp.config import ServerConfig
+from nbmcp.http.asgi import ASGIApp, Receive, Scope, Send, header_map, send_json
+from nbmcp.http.guard import Guard
+from nbmcp.http.mcp_endpoint import McpEndpoint
+
+__all__ = ["FastLane", "GuardMiddleware", "build_app"]
+
+_OPEN_PATHS = frozenset({"/health"})
+
+
+class GuardMiddleware:
+    """Host/Origin and API-key checks for every route but ``/health`` (which skips the key)."""
+
+    def __init__(self, app: ASGIApp, config: ServerConfig) -> None:
+        self.app = app
+        self.guard = Guard(config)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            verdict = self.guard.check(header_map(scope), auth=scope["path"] not in _OPEN_PATHS)
+            if verdict is not None:
+                status, message, extra = verdict
+                await send_json(send, status, {"error": message}, extra)
+                return
+        await self.app(scope, receive, send)
+
+
+class FastLane:
+    """Sends ``/mcp`` straight to the endpoint and everything else to the full app."""
+
+    def __init__(self, endpoint: McpEndpoint, app: ASGIApp) -> None:
+        self.endpoint = endpoint
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in ("/mcp", "/mcp/"):
+            await self.endpoint(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def build_app(endpoint: McpEndpoint, config: ServerConfig, info: dict[str, Any]) -> Any:
+    """The FastAPI app for a server.
+
+    Args:
+        endpoint: The ``/mcp`` handler.
+        config: Guards and keys.
+        info: Called-on-demand facts for ``/health`` (``{"name": ..., "tools": callable}``).
+    """
+    from fastapi import FastAPI
+    from starlette.routing import Route
+
+    app = FastAPI(title=str(info.get("name", "nbmcp")), openapi_url=None, docs_url=None, redoc_url=None)
+    app.router.routes.append(Route("/mcp", endpoint, include_in_schema=False))
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, Any]:
+        counts = info.get("counts")
+        return {"status": "ok", "name": info.get("name"), **(counts() if callable(counts) else {})}
+
+    app.add_middleware(GuardMiddleware, config=config)
+    return app

@@ -1,0 +1,362 @@
+"""``/mcp``: the Streamable HTTP transport, as a raw ASGI handler.
+
+POST carries client messages: notifications and responses get 202; requests get one JSON
+answer, or an SSE stream when the client accepts it and the call may send messages first
+(progress, logs, sampling, elicitation). GET opens the session's standalone stream or resumes
+one with ``Last-Event-ID``; DELETE ends a session. A plain POST with only
+``Content-Type: application/json`` (curl, ChatGPT) and no session is answered as JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from nbmcp.config import ServerConfig
+from nbmcp.errors import InvalidRequest, ParseError, ProtocolError, UnsupportedVersion
+from nbmcp.http.asgi import BodyTooLarge, Receive, Scope, Send, header_map, read_body, send_empty, send_json
+from nbmcp.http.guard import Guard
+from nbmcp.http.sse import StreamLog, frame, logs_of, new_stream, parse_event_id
+from nbmcp.protocol import jsonrpc
+from nbmcp.protocol.engine import Engine
+from nbmcp.protocol.session import Session
+from nbmcp.protocol.versions import (
+    BATCH_VERSIONS,
+    DEFAULT_HEADERLESS_VERSION,
+    LATEST_VERSION,
+    check_supported,
+)
+
+__all__ = ["McpEndpoint"]
+
+_SSE_HEADERS = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache, no-transform"),
+    (b"x-accel-buffering", b"no"),
+]
+_ALLOW = [(b"allow", b"GET, POST, DELETE")]
+_MAX_BODY = 4 * 1024 * 1024
+_KEEPALIVE = 15.0
+_RETRY_MS = 1000
+
+
+def _rpc_error(exc: ProtocolError, msg_id: Any = None) -> dict[str, Any]:
+    return jsonrpc.error_response(msg_id, exc)
+
+
+class McpEndpoint:
+    """The ``/mcp`` ASGI app for one :class:`Engine`."""
+
+    def __init__(self, engine: Engine, config: ServerConfig) -> None:
+        self.engine = engine
+        self.config = config
+        self.guard = Guard(config)
+        self._closing: asyncio.Event | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        if self.engine.loop is None:
+            self.engine.loop = asyncio.get_running_loop()
+        headers = header_map(scope)
+        verdict = self.guard.check(headers)
+        if verdict is not None:
+            status, message, extra = verdict
+            await send_json(send, status, _rpc_error(InvalidRequest(message)), extra)
+            return
+        method = scope["method"]
+        if method == "POST":
+            await self._post(receive, send, headers)
+        elif method == "GET":
+            await self._get(receive, send, headers)
+        elif method == "DELETE":
+            await self._delete(send, headers)
+        else:
+            await send_empty(send, 405, _ALLOW)
+
+    def close_streams(self) -> None:
+        """End open SSE streams so the server can shut down (call on the server loop)."""
+        if self._closing is None:
+            self._closing = asyncio.Event()
+        self._closing.set()
+
+    # -- POST -----------------------------------------------------------------------------
+
+    async def _post(self, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        try:
+            body = await read_body(receive, _MAX_BODY)
+        except BodyTooLarge:
+            await send_json(send, 413, _rpc_error(InvalidRequest("Request body too large")))
+            return
+        ctype = headers.get("content-type", "application/json")
+        if "json" not in ctype and ctype.strip():
+            await send_json(send, 415, _rpc_error(InvalidRequest("Content-Type must be application/json")))
+            return
+        try:
+            payload = jsonrpc.decode(body)
+        except ParseError as exc:
+            await send_json(send, 400, _rpc_error(exc))
+            return
+        batch = isinstance(payload, list)
+        messages: list[Any] = payload if batch else [payload]
+        if batch and not messages:
+            await send_json(send, 400, _rpc_error(InvalidRequest("Invalid Request: empty batch")))
+            return
+        is_init = any(isinstance(m, dict) and m.get("method") == "initialize" for m in messages)
+        session, problem = self._session_for(headers, is_init, batch)
+        if problem is not None:
+            await send_json(send, problem[0], problem[1])
+            return
+        assert session is not None
+        if batch and (is_init or session.version not in BATCH_VERSIONS):
+            why = (
+                "initialize must not be batched" if is_init else f"protocol {session.version} has no batches"
+            )
+            await send_json(send, 400, _rpc_error(InvalidRequest(f"Invalid Request: {why}")))
+            return
+
+        requests: list[dict[str, Any]] = []
+        answers: list[dict[str, Any]] = []
+        for raw in messages:
+            try:
+                msg = jsonrpc.validate_message(raw)
+            except InvalidRequest as exc:
+                answers.append(_rpc_error(exc, exc.request_id))
+                continue
+            if jsonrpc.is_response(msg):
+                self.engine.handle_response(msg)
+            elif jsonrpc.is_notification(msg):
+                self.engine.handle_notification(msg, session)
+            else:
+                requests.append(msg)
+        if not requests:
+            if answers:
+                await send_json(send, 400, answers if batch else answers[0])
+            else:
+                await send_empty(send, 202)
+            return
+
+        accept = headers.get("accept", "")
+        sse_ok = "text/event-stream" in accept
+        json_ok = not accept or "application/json" in accept or "*/*" in accept or "application/*" in accept
+        if not sse_ok and not json_ok:
+            await send_json(
+                send,
+                406,
+                _rpc_error(InvalidRequest("Not Acceptable: accept application/json or text/event-stream")),
+            )
+            return
+        extra = [(b"mcp-session-id", session.id.encode())] if is_init and session.id else None
+        if sse_ok and not self.config.json_response and (not json_ok or self._may_stream(requests)):
+            await self._stream(receive, send, session, headers, requests, answers, extra)
+            return
+        handle = self.engine.handle_request
+        if len(requests) == 1:
+            answers.append(await handle(requests[0], session, headers, None))
+        else:
+            answers.extend(await asyncio.gather(*(handle(r, session, headers, None) for r in requests)))
+        await send_json(send, 200, answers if batch else answers[0], extra)
+
+    def _may_stream(self, requests: list[dict[str, Any]]) -> bool:
+        for request in requests:
+            params = request.get("params")
+            if not isinstance(params, dict):
+                continue
+            meta = params.get("_meta")
+            if isinstance(meta, dict) and "progressToken" in meta:
+                return True
+            if self.engine.provider.may_stream(request["method"], params):
+                return True
+        return False
+
+    def _session_for(
+        self, headers: dict[str, str], is_init: bool, batch: bool
+    ) -> tuple[Session | None, tuple[int, dict[str, Any]] | None]:
+        """The session a POST belongs to, or the (status, body) to refuse it with."""
+        version_header = headers.get("mcp-protocol-version")
+        if version_header is not None and not is_init:
+            try:
+                check_supported(version_header)
+            except UnsupportedVersion as exc:
+                return None, (400, _rpc_error(exc))
+        if is_init:
+            if self.config.stateless:
+                return Session(None, LATEST_VERSION), None
+            return self.engine.sessions.create(), None
+        session_id = headers.get("mcp-session-id")
+        if session_id and not self.config.stateless:
+            session = self.engine.sessions.get(session_id)
+            if session is None:
+                return None, (
+                    404,
+                    _rpc_error(InvalidRequest("Session not found: initialize a new session"), None),
+                )
+            return session, None
+        version = version_header or (DEFAULT_HEADERLESS_VERSION if batch else LATEST_VERSION)
+        return Session(None, version), None
+
+    async def _stream(
+        self,
+        receive: Receive,
+        send: Send,
+        session: Session,
+        headers: dict[str, str],
+        requests: list[dict[str, Any]],
+        answers: list[dict[str, Any]],
+        extra: list[tuple[bytes, bytes]] | None,
+    ) -> None:
+        log = new_stream(session.transport if session.id else None)
+
+        async def push(message: dict[str, Any]) -> None:
+            log.append(jsonrpc.encode(message))
+
+        for answer in answers:
+            log.append(jsonrpc.encode(answer))
+
+        async def run_all() -> None:
+            async def one(request: dict[str, Any]) -> None:
+                answer = await self.engine.handle_request(request, session, headers, push, log.detach)
+                log.append(jsonrpc.encode(answer))
+
+            try:
+                await asyncio.gather(*(one(r) for r in requests))
+            finally:
+                log.close()
+
+        worker = asyncio.ensure_future(run_all())
+        await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS + (extra or [])})
+        await self._write_log(send, log, 0, prime=session.id is not None)
+        await worker
+
+    async def _write_log(self, send: Send, log: StreamLog, after: int, *, prime: bool) -> None:
+        if prime:
+            # An event id before any message lets the client resume even if it loses the
+            # connection before the first one (and tells it how soon to retry).
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": frame(b"", f"{log.id}_0", _RETRY_MS),
+                    "more_body": True,
+                }
+            )
+        async for event_id, data in log.follow(after):
+            await send({"type": "http.response.body", "body": frame(data, event_id), "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    # -- GET ------------------------------------------------------------------------------
+
+    async def _get(self, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        if "text/event-stream" not in headers.get("accept", ""):
+            await send_json(
+                send, 406, _rpc_error(InvalidRequest("Not Acceptable: GET needs Accept: text/event-stream"))
+            )
+            return
+        if self.config.stateless:
+            await send_empty(send, 405, _ALLOW)
+            return
+        session_id = headers.get("mcp-session-id")
+        if not session_id:
+            await send_json(
+                send, 400, _rpc_error(InvalidRequest("Bad Request: Mcp-Session-Id header is required"))
+            )
+            return
+        session = self.engine.sessions.get(session_id)
+        if session is None:
+            await send_json(send, 404, _rpc_error(InvalidRequest("Session not found")))
+            return
+        last = headers.get("last-event-id")
+        if last:
+            parsed = parse_event_id(last)
+            log = logs_of(session.transport).get(parsed[0]) if parsed else None
+            if log is None or parsed is None:
+                await send_json(
+                    send, 404, _rpc_error(InvalidRequest("Unknown Last-Event-ID: nothing to resume"))
+                )
+                return
+            if log.id != session.transport.get("standalone"):
+                await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+                await self._write_log(send, log, parsed[1], prime=False)
+                return
+        if session.stream_open:
+            await send_json(
+                send, 409, _rpc_error(InvalidRequest("Conflict: this session's stream is already open"))
+            )
+            return
+        await self._standalone(receive, send, session, last)
+
+    async def _standalone(self, receive: Receive, send: Send, session: Session, last: str | None) -> None:
+        standalone_id = session.transport.get("standalone")
+        log = logs_of(session.transport).get(standalone_id) if standalone_id else None
+        if log is None:
+            log = new_stream(session.transport)
+            session.transport["standalone"] = log.id
+        parsed = parse_event_id(last) if last else None
+        after = parsed[1] if parsed else log.seq
+        session.stream_open = True
+        disconnected = asyncio.ensure_future(self._wait_disconnect(receive))
+        if self._closing is None:
+            self._closing = asyncio.Event()
+        closing = asyncio.ensure_future(self._closing.wait())
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": frame(b"", f"{log.id}_{log.seq}", _RETRY_MS),
+                    "more_body": True,
+                }
+            )
+            for seq, data in list(log.events):
+                if seq > after:
+                    await send(
+                        {
+                            "type": "http.response.body",
+                            "body": frame(data, f"{log.id}_{seq}"),
+                            "more_body": True,
+                        }
+                    )
+            while not disconnected.done() and not closing.done():
+                waiter = asyncio.ensure_future(session.next_messages(_KEEPALIVE))
+                await asyncio.wait({waiter, disconnected, closing}, return_when=asyncio.FIRST_COMPLETED)
+                if not waiter.done():
+                    waiter.cancel()
+                    break
+                messages = waiter.result()
+                if not messages:
+                    await send({"type": "http.response.body", "body": b": keepalive\n\n", "more_body": True})
+                for message in messages:
+                    data = jsonrpc.encode(message)
+                    event_id = log.append(data)
+                    await send(
+                        {"type": "http.response.body", "body": frame(data, event_id), "more_body": True}
+                    )
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            session.stream_open = False
+            session.touch()
+            disconnected.cancel()
+            closing.cancel()
+
+    @staticmethod
+    async def _wait_disconnect(receive: Receive) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+
+    # -- DELETE ---------------------------------------------------------------------------
+
+    async def _delete(self, send: Send, headers: dict[str, str]) -> None:
+        if self.config.stateless:
+            await send_empty(send, 405, _ALLOW)
+            return
+        session_id = headers.get("mcp-session-id")
+        if not session_id:
+            await send_json(
+                send, 400, _rpc_error(InvalidRequest("Bad Request: Mcp-Session-Id header is required"))
+            )
+            return
+        if not self.engine.sessions.remove(session_id):
+            await send_json(send, 404, _rpc_error(InvalidRequest("Session not found")))
+            return
+        await send_empty(send, 200)

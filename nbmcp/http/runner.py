@@ -1,0 +1,179 @@
+"""Serve an ASGI app from a background thread with its own event loop.
+
+The caller may already run a loop (a Jupyter kernel does), so uvicorn gets a thread and a
+loop of its own. The socket is bound here, before the thread starts, so a port in use is a
+clear :class:`PortInUseError` in the caller's thread, and ``port=0`` reports the real port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import socket
+import threading
+from collections.abc import Callable, Generator
+from typing import Any
+
+from nbmcp.errors import PortInUseError, ServerStartError
+
+__all__ = ["BackgroundServer", "bind_socket"]
+
+logger = logging.getLogger("nbmcp")
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (``SO_REUSEADDR``, so a stopped port is free at once)."""
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise PortInUseError(
+                f"port {port} on {host} is already in use; stop what holds it or pick another port"
+            ) from exc
+        raise ServerStartError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    sock.setblocking(False)
+    return sock
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+class BackgroundServer:
+    """uvicorn in a daemon thread: :meth:`start` returns once the socket is serving."""
+
+    def __init__(
+        self,
+        app: Any,
+        host: str,
+        port: int,
+        *,
+        on_loop: Callable[[asyncio.AbstractEventLoop], None] | None = None,
+        before_stop: Callable[[], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.host = host
+        self.port = port
+        self._on_loop = on_loop
+        self._before_stop = before_stop
+        self._thread: threading.Thread | None = None
+        self._server: Any = None
+        self._socket: socket.socket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the serving thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, timeout: float = 10.0) -> int:
+        """Bind, start the thread, wait for uvicorn's ``started``; returns the port.
+
+        Raises:
+            PortInUseError: the port is taken.
+            ServerStartError: uvicorn did not come up within ``timeout`` seconds.
+        """
+        import uvicorn
+
+        sock = bind_socket(self.host, self.port)
+        self._socket = sock
+        self.port = sock.getsockname()[1]
+
+        class _Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Generator[None, None, None]:
+                yield  # the thread never owns signals; the caller handles them
+
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            log_config=None,
+            lifespan="off",
+            loop="none",
+            http="httptools" if _has("httptools") else "h11",
+            ws="none",
+            timeout_graceful_shutdown=3,
+            timeout_keep_alive=30,
+            server_header=False,
+        )
+        self._server = _Server(config)
+        ready = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(ready,), name=f"nbmcp-server:{self.port}", daemon=True
+        )
+        self._thread.start()
+        if not ready.wait(timeout) or self._error is not None or not self._server.started:
+            error = self._error
+            self.stop()
+            raise ServerStartError(f"the server on port {self.port} did not start: {error or 'timed out'}")
+        return int(self.port)
+
+    def _run(self, ready: threading.Event) -> None:
+        loop = _new_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        server = self._server
+
+        async def serve() -> None:
+            if self._on_loop is not None:
+                self._on_loop(loop)
+            task = asyncio.ensure_future(server.serve(sockets=[self._socket]))
+            while not server.started and not task.done():
+                await asyncio.sleep(0.005)
+            ready.set()
+            await task
+
+        try:
+            loop.run_until_complete(serve())
+        except BaseException as exc:  # SystemExit from uvicorn, or anything else: report, never leak
+            self._error = exc
+            logger.error("nbmcp: server thread stopped: %r", exc)
+        finally:
+            ready.set()
+            try:
+                pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+                for task in pending:
+                    task.cancel()
+                if pending:
+                    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.run_until_complete(loop.shutdown_default_executor())
+            finally:
+                asyncio.set_event_loop(None)
+                loop.close()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving, join the thread and free the port (idempotent)."""
+        server, thread, loop = self._server, self._thread, self._loop
+        if server is not None:
+            if self._before_stop is not None and loop is not None and not loop.is_closed():
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(self._before_stop)
+            server.should_exit = True
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+            if thread.is_alive() and server is not None:
+                server.force_exit = True
+                thread.join(timeout)
+        if self._socket is not None:
+            self._socket.close()
+        self._thread = self._server = self._socket = self._loop = None
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None

@@ -1,0 +1,1 @@
+"""Jupyter integration: magics, widgets and kernel glue (the only package importing IPython)."""

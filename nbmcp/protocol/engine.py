@@ -1,0 +1,259 @@
+"""The MCP method table: one parsed JSON-RPC message in, one answer dict out.
+
+This is the single exception-to-wire boundary: a :class:`ProtocolError` keeps its own code,
+anything else is logged and answered with a generic -32603, so nothing a client sends can
+take the server down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from nbmcp.errors import InternalError, InvalidParams, MethodNotFound, ProtocolError
+from nbmcp.protocol import jsonrpc
+from nbmcp.protocol.exchange import Exchange, Pending, Send
+from nbmcp.protocol.provider import Provider
+from nbmcp.protocol.session import LOG_LEVELS, Session, Sessions
+from nbmcp.protocol.versions import META_VERSION_KEY, check_supported, negotiate
+
+__all__ = ["Engine", "ServerInfo"]
+
+logger = logging.getLogger("nbmcp")
+
+_Handler = Callable[[dict[str, Any], Exchange], Awaitable[dict[str, Any]]]
+
+_USER_CODE = frozenset({"tools/call", "resources/read", "prompts/get", "completion/complete"})
+"""Methods that run user code: they run as their own task so ``notifications/cancelled`` can stop them."""
+
+
+@dataclass
+class ServerInfo:
+    """What ``initialize`` tells a client about the server."""
+
+    name: str
+    version: str = "0.1.0"
+    title: str | None = None
+    instructions: str | None = None
+    website_url: str | None = None
+    capabilities: dict[str, Any] = field(
+        default_factory=lambda: {
+            "tools": {"listChanged": True},
+            "resources": {"subscribe": True, "listChanged": True},
+            "prompts": {"listChanged": True},
+            "logging": {},
+            "completions": {},
+        }
+    )
+
+
+def _str_param(params: dict[str, Any], key: str) -> str:
+    value = params.get(key)
+    if not isinstance(value, str):
+        raise InvalidParams(f"params.{key} must be a string")
+    return value
+
+
+def _dict_param(params: dict[str, Any], key: str) -> dict[str, Any]:
+    value = params.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidParams(f"params.{key} must be an object")
+    return value
+
+
+class Engine:
+    """Answers MCP requests for one server, over whatever transport feeds it."""
+
+    def __init__(self, provider: Provider, info: ServerInfo, sessions: Sessions | None = None) -> None:
+        self.provider = provider
+        self.info = info
+        self.sessions = sessions if sessions is not None else Sessions()
+        self.pending = Pending()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._running: dict[tuple[str | None, Any], asyncio.Task[dict[str, Any]]] = {}
+        self._methods: dict[str, _Handler] = {
+            "initialize": self._initialize,
+            "ping": self._ping,
+            "tools/list": self._tools_list,
+            "tools/call": self._tools_call,
+            "resources/list": self._resources_list,
+            "resources/templates/list": self._templates_list,
+            "resources/read": self._resources_read,
+            "resources/subscribe": self._subscribe,
+            "resources/unsubscribe": self._unsubscribe,
+            "prompts/list": self._prompts_list,
+            "prompts/get": self._prompts_get,
+            "completion/complete": self._complete,
+            "logging/setLevel": self._set_level,
+        }
+
+    # -- entry points -------------------------------------------------------------------
+
+    async def handle_request(
+        self,
+        msg: dict[str, Any],
+        session: Session,
+        headers: Mapping[str, str],
+        send: Send | None,
+        close: Callable[[], None] | None = None,
+    ) -> dict[str, Any]:
+        """Answer one request (a message with ``method`` and ``id``)."""
+        msg_id = msg["id"]
+        method: str = msg["method"]
+        try:
+            params = msg.get("params")
+            if params is None:
+                params = {}
+            elif not isinstance(params, dict):
+                raise InvalidParams("params must be an object")
+            meta = params.get("_meta")
+            if not isinstance(meta, dict):
+                meta = None
+            elif META_VERSION_KEY in meta:
+                check_supported(str(meta[META_VERSION_KEY]))
+            handler = self._methods.get(method)
+            if handler is None:
+                raise MethodNotFound(f"Method not found: {method}")
+            exchange = Exchange(session, msg_id, meta, headers, send, self.pending, close)
+            if method in _USER_CODE:
+                result = await self._cancellable(handler, params, exchange)
+            else:
+                result = await handler(params, exchange)
+            return jsonrpc.result_response(msg_id, result)
+        except ProtocolError as exc:
+            return jsonrpc.error_response(msg_id, exc)
+        except asyncio.CancelledError:
+            if asyncio.current_task() is not None and asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                raise
+            return jsonrpc.error_response(
+                msg_id, ProtocolError("Request cancelled", code=jsonrpc.REQUEST_CANCELLED)
+            )
+        except Exception:
+            logger.exception("nbmcp: internal error while handling %s", method)
+            return jsonrpc.error_response(msg_id, InternalError("Internal error"))
+
+    def handle_notification(self, msg: dict[str, Any], session: Session) -> None:
+        """Act on a client notification (never answered)."""
+        method = msg.get("method")
+        params = msg.get("params") if isinstance(msg.get("params"), dict) else {}
+        if method == "notifications/initialized":
+            session.initialized = True
+        elif method == "notifications/cancelled":
+            task = self._running.get((session.id, params.get("requestId")))  # type: ignore[union-attr]
+            if task is not None:
+                task.cancel()
+
+    def handle_response(self, msg: dict[str, Any]) -> None:
+        """Route a client's answer to the server request waiting for it."""
+        if not self.pending.resolve(msg):
+            logger.debug("nbmcp: response for unknown request id %r", msg.get("id"))
+
+    # -- fan-out --------------------------------------------------------------------------
+
+    def broadcast(self, method: str, params: dict[str, Any] | None = None) -> None:
+        """Queue a notification for every session (call on the server loop)."""
+        message = jsonrpc.notification(method, params)
+        for session in self.sessions:
+            session.push(message)
+
+    def notify_resource_updated(self, uri: str) -> None:
+        """Tell the sessions subscribed to ``uri`` that it changed (call on the server loop)."""
+        message = jsonrpc.notification("notifications/resources/updated", {"uri": uri})
+        for session in self.sessions:
+            if uri in session.subscriptions:
+                session.push(message)
+
+    def call_soon(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run ``fn`` on the server loop from any thread; a no-op when not serving."""
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(fn, *args)
+
+    # -- internals ------------------------------------------------------------------------
+
+    async def _cancellable(
+        self, handler: _Handler, params: dict[str, Any], exchange: Exchange
+    ) -> dict[str, Any]:
+        key = (exchange.session.id, exchange.request_id)
+        task = asyncio.ensure_future(handler(params, exchange))
+        self._running[key] = task
+        try:
+            return await task
+        finally:
+            if self._running.get(key) is task:
+                del self._running[key]
+
+    async def _initialize(self, params: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
+        session = exchange.session
+        session.version = negotiate(params.get("protocolVersion"))
+        info = params.get("clientInfo")
+        session.client_info = info if isinstance(info, dict) else {}
+        caps = params.get("capabilities")
+        session.client_capabilities = caps if isinstance(caps, dict) else {}
+        server_info: dict[str, Any] = {"name": self.info.name, "version": self.info.version}
+        if self.info.title:
+            server_info["title"] = self.info.title
+        if self.info.website_url:
+            server_info["websiteUrl"] = self.info.website_url
+        result: dict[str, Any] = {
+            "protocolVersion": session.version,
+            "capabilities": self.info.capabilities,
+            "serverInfo": server_info,
+        }
+        if self.info.instructions:
+            result["instructions"] = self.info.instructions
+        return result
+
+    async def _ping(self, params: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
+        return {}
+
+    async def _tools_list(self, params: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
+        return self.provider.list_tools(exchange.session.version)
+
+    async def _tools_call(self, params: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
+        name = _str_param(params, "name")
+        return await self.provider.call_tool(name, _dict_param(params, "arguments"), exchange)
+
+    async def _resources_list(self, params: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
+        return self.provider.list_resources()
+
+    async def _templates_list(self, params: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
+        return self.provider.list_resource_templates()
+
+    async def _resources_read(self, params: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
+        return await self.provider.read_resource(_str_param(params, "uri"), exchange)
+
+    async def _subscribe(self, params: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
+        exchange.session.subscriptions.add(_str_param(params, "uri"))
+        return {}
+
+    async def _unsubscribe(self, params: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
+        exchange.session.subscriptions.discard(_str_param(params, "uri"))
+        return {}
+
+    async def _prompts_list(self, params: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
+        return self.provider.list_prompts()
+
+    async def _prompts_get(self, params: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
+        name = _str_param(params, "name")
+        return await self.provider.get_prompt(name, _dict_param(params, "arguments"), exchange)
+
+    async def _complete(self, params: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
+        ref = _dict_param(params, "ref")
+        argument = _dict_param(params, "argument")
+        if not isinstance(argument.get("name"), str):
+            raise InvalidParams("params.argument.name must be a string")
+        values = await self.provider.complete(ref, argument, _dict_param(params, "context"))
+        return {"completion": {"values": values[:100], "total": len(values), "hasMore": len(values) > 100}}
+
+    async def _set_level(self, params: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
+        level = _str_param(params, "level")
+        if level not in LOG_LEVELS:
+            raise InvalidParams(f"unknown log level {level!r}; use one of {', '.join(LOG_LEVELS)}")
+        exchange.session.log_level = level
+        return {}

@@ -1,0 +1,393 @@
+"""``MCPServer``: the public face. Register tools, resources and prompts; start, stop, serve.
+
+One server object holds the registry, the config and the protocol engine. ``start()`` serves
+it from a background thread (a notebook keeps working); ``run()`` serves until Ctrl-C;
+``app`` is the ASGI app for any other server.
+"""
+
+from __future__ import annotations
+
+import enum
+import signal
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from types import MappingProxyType
+from typing import Any, TypeVar, overload
+
+from nbmcp.config import ServerConfig
+from nbmcp.errors import ServerStateError
+from nbmcp.http.mcp_endpoint import McpEndpoint
+from nbmcp.monitor import Monitor
+from nbmcp.protocol import Engine, ServerInfo, Sessions
+from nbmcp.tools import Prompt, Registry, Resource, Tool
+from nbmcp.tools.resources import Completions
+
+__all__ = ["MCPServer", "ServerState"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ServerState(enum.Enum):
+    """Where a server is in its life."""
+
+    NEW = "new"
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
+class MCPServer:
+    """An MCP server whose tools are your Python functions.
+
+    Args:
+        name: Shown to clients as ``serverInfo.name``.
+        version: Your server's version (``serverInfo.version``).
+        instructions: Guidance clients may add to their model's prompt.
+        title: A human-friendly name.
+        api_key: Require this key on every endpoint but ``/health``
+            (default: the ``NBMCP_API_KEY`` environment variable).
+        host: Interface for :meth:`start`; loopback by default.
+        port: Port for :meth:`start`; ``0`` picks a free one.
+        stateless: Issue no sessions (for many workers).
+        allowed_hosts: ``Host`` names accepted (DNS-rebinding guard); loopback by default.
+        allowed_origins: Browser ``Origin`` values accepted besides loopback.
+        tool_timeout: Seconds before a call is answered with a timeout error.
+        mask_error_details: Tell clients only that a tool failed, not why.
+
+    Example::
+
+        server = MCPServer("weather")
+
+        @server.tool
+        def get_weather(city: str) -> dict:
+            \"\"\"Current weather for a city.\"\"\"
+            return {"city": city, "temp_c": 21}
+
+        server.start(port=8000)  # http://127.0.0.1:8000/mcp
+    """
+
+    def __init__(
+        self,
+        name: str = "nbmcp",
+        version: str = "0.1.0",
+        *,
+        instructions: str | None = None,
+        title: str | None = None,
+        website_url: str | None = None,
+        api_key: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        stateless: bool = False,
+        allowed_hosts: list[str] | None = None,
+        allowed_origins: list[str] | None = None,
+        session_ttl: float = 3600.0,
+        tool_timeout: float | None = 60.0,
+        mask_error_details: bool = False,
+        json_response: bool = False,
+    ) -> None:
+        self.config = ServerConfig(
+            host=host,
+            port=port,
+            api_key=api_key,
+            stateless=stateless,
+            allowed_origins=list(allowed_origins or []),
+            session_ttl=session_ttl,
+            tool_timeout=tool_timeout if tool_timeout is not None else 0.0,
+            json_response=json_response,
+            mask_error_details=mask_error_details,
+        )
+        if allowed_hosts is not None:
+            self.config.allowed_hosts = list(allowed_hosts)
+        self.monitor = Monitor()
+        self.registry = Registry(
+            self.monitor, tool_timeout=tool_timeout, mask_error_details=mask_error_details
+        )
+        self.info = ServerInfo(name, version, title=title, instructions=instructions, website_url=website_url)
+        self.engine = Engine(self.registry, self.info, Sessions(session_ttl))
+        self.registry.on_change(self._announce)
+        self.endpoint = McpEndpoint(self.engine, self.config)
+        self.state = ServerState.NEW
+        self._app: Any = None
+        self._background: Any = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.RLock()
+
+    @property
+    def name(self) -> str:
+        """The server's name."""
+        return self.info.name
+
+    # -- registration ---------------------------------------------------------------------
+
+    @overload
+    def tool(self, fn: F, /) -> F: ...
+
+    @overload
+    def tool(
+        self,
+        fn: None = None,
+        /,
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        read_only: bool | None = None,
+        destructive: bool | None = None,
+        idempotent: bool | None = None,
+        open_world: bool | None = None,
+        replace: bool = False,
+        meta: dict[str, Any] | None = None,
+        icons: list[dict[str, Any]] | None = None,
+        input_schema: dict[str, Any] | None = None,
+    ) -> Callable[[F], F]: ...
+
+    def tool(self, fn: Any = None, /, **options: Any) -> Any:
+        """Register a function as a tool: ``@server.tool`` or ``@server.tool(name=..., read_only=True)``.
+
+        The input schema comes from the type hints, descriptions from the docstring. A
+        signature that cannot be served raises :class:`~nbmcp.ToolDefinitionError` here.
+        """
+        if fn is not None:
+            self.add_tool(fn, **options)
+            return fn
+
+        def decorate(func: F) -> F:
+            self.add_tool(func, **options)
+            return func
+
+        return decorate
+
+    def add_tool(self, fn: Callable[..., Any], *, replace: bool = False, **options: Any) -> Tool:
+        """Register ``fn`` (or a prepared :class:`Tool`) and return the :class:`Tool`."""
+        tool = fn if isinstance(fn, Tool) else Tool.from_function(fn, **options)
+        return self.registry.add_tool(tool, replace=replace)
+
+    def remove_tool(self, name: str) -> bool:
+        """Unregister a tool; connected clients are told the list changed."""
+        return self.registry.remove_tool(name)
+
+    @property
+    def tools(self) -> Mapping[str, Tool]:
+        """The registered tools by name (read-only)."""
+        return MappingProxyType(self.registry.tools)
+
+    def resource(
+        self,
+        uri: str,
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        mime_type: str | None = None,
+        size: int | None = None,
+        annotations: dict[str, Any] | None = None,
+        icons: list[dict[str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+        completions: Completions | None = None,
+        replace: bool = False,
+    ) -> Callable[[F], F]:
+        """Register a resource: ``@server.resource("data://config")``.
+
+        A URI with ``{name}`` parts is a template whose parts are the function's
+        parameters (``@server.resource("weather://{city}")``). ``completions`` maps a
+        parameter to a list of values or a function ``(prefix) -> list``.
+        """
+
+        def decorate(func: F) -> F:
+            self.registry.add_resource(
+                Resource(
+                    func,
+                    uri,
+                    name=name,
+                    title=title,
+                    description=description,
+                    mime_type=mime_type,
+                    size=size,
+                    annotations=annotations,
+                    icons=icons,
+                    meta=meta,
+                    completions=completions,
+                ),
+                replace=replace,
+            )
+            return func
+
+        return decorate
+
+    def prompt(
+        self,
+        name: str | None = None,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        icons: list[dict[str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+        completions: Completions | None = None,
+        replace: bool = False,
+    ) -> Callable[[F], F]:
+        """Register a prompt: ``@server.prompt()``; it returns a string or a list of messages."""
+
+        def decorate(func: F) -> F:
+            self.registry.add_prompt(
+                Prompt(
+                    func,
+                    name=name,
+                    title=title,
+                    description=description,
+                    icons=icons,
+                    meta=meta,
+                    completions=completions,
+                ),
+                replace=replace,
+            )
+            return func
+
+        return decorate
+
+    def notify_resource_updated(self, uri: str) -> None:
+        """Tell clients subscribed to ``uri`` that it changed (from any thread)."""
+        self.engine.call_soon(self.engine.notify_resource_updated, uri)
+
+    def _announce(self, kind: str) -> None:
+        self.engine.call_soon(self.engine.broadcast, f"notifications/{kind}/list_changed")
+
+    # -- serving --------------------------------------------------------------------------
+
+    @property
+    def app(self) -> Any:
+        """The FastAPI (ASGI) app: ``/mcp`` and ``/health``; mount it anywhere."""
+        if self._app is None:
+            from nbmcp.http.app import build_app
+
+            self._app = build_app(self.endpoint, self.config, {"name": self.name, "counts": self._counts})
+        return self._app
+
+    def _counts(self) -> dict[str, int]:
+        return {
+            "tools": len(self.registry.tools),
+            "resources": len(self.registry.resources),
+            "prompts": len(self.registry.prompts),
+            "sessions": len(self.engine.sessions),
+        }
+
+    @property
+    def url(self) -> str | None:
+        """``http://HOST:PORT/mcp`` while running, else ``None``."""
+        if self.state is not ServerState.RUNNING or self._background is None:
+            return None
+        host = self.config.host
+        shown = (
+            "127.0.0.1"
+            if host in ("0.0.0.0", "")
+            else (f"[{host}]" if ":" in host and not host.startswith("[") else host)
+        )
+        return f"http://{shown}:{self._background.port}/mcp"
+
+    @property
+    def port(self) -> int | None:
+        """The bound port while running."""
+        return self._background.port if self._background is not None else None
+
+    def start(self, host: str | None = None, port: int | None = None) -> str:
+        """Serve in a background thread; returns the ``/mcp`` URL once the socket is bound.
+
+        Calling it again while running returns the same URL (a different host or port
+        raises :class:`~nbmcp.ServerStateError`).
+
+        Raises:
+            PortInUseError: the port is taken.
+        """
+        from nbmcp.http.app import FastLane
+        from nbmcp.http.runner import BackgroundServer
+
+        with self._lock:
+            if self.state is ServerState.RUNNING:
+                same_host = host is None or host == self.config.host
+                same_port = port in (None, 0, self.port)
+                if same_host and same_port:
+                    return str(self.url)
+                raise ServerStateError(
+                    f"server already running at {self.url}; stop() it first to change host or port"
+                )
+            if host is not None:
+                self.config.host = host
+            if port is not None:
+                self.config.port = port
+            self._executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="nbmcp-tool")
+            self.registry.executor = self._executor
+
+            def on_loop(loop: Any) -> None:
+                self.engine.loop = loop
+
+            background = BackgroundServer(
+                FastLane(self.endpoint, self.app),
+                self.config.host,
+                self.config.port,
+                on_loop=on_loop,
+                before_stop=self.endpoint.close_streams,
+            )
+            try:
+                background.start()
+            except BaseException:
+                self._shutdown_executor()
+                raise
+            self._background = background
+            self.state = ServerState.RUNNING
+            return str(self.url)
+
+    def stop(self) -> None:
+        """Stop serving and free the port (idempotent)."""
+        with self._lock:
+            background, self._background = self._background, None
+            if background is not None:
+                background.stop()
+            self._shutdown_executor()
+            self.engine.loop = None
+            self.engine.sessions.clear()
+            self.endpoint = McpEndpoint(self.engine, self.config)
+            self._app = None
+            if self.state is ServerState.RUNNING:
+                self.state = ServerState.STOPPED
+
+    def _shutdown_executor(self) -> None:
+        executor, self._executor = self._executor, None
+        self.registry.executor = None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    def run(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        announce: Callable[[str], None] | None = print,
+    ) -> None:
+        """Serve in the foreground until SIGINT or SIGTERM (for scripts and ``nbmcp serve``)."""
+        url = self.start(host, port)
+        if announce is not None:
+            announce(url)
+        done = threading.Event()
+        previous: dict[signal.Signals, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, lambda *_: done.set())
+        try:
+            while not done.wait(0.5):
+                background = self._background
+                if background is None or not background.running:
+                    break
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.stop()
+
+    def __enter__(self) -> MCPServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.url or self.state.value
+        return f"<MCPServer {self.name!r} {where} tools={len(self.registry.tools)}>"

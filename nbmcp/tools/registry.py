@@ -1,0 +1,235 @@
+"""The tools, resources and prompts of one server, and the MCP answers built from them.
+
+It implements :class:`nbmcp.protocol.Provider`. List answers are built once and kept until
+the registry changes; every change is announced to listeners (the server turns that into
+``notifications/*/list_changed``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any
+
+from nbmcp.errors import DuplicateNameError, InvalidParams, ResourceNotFound
+from nbmcp.monitor import CallEvent, Monitor
+from nbmcp.tools.prompts import Prompt
+from nbmcp.tools.resources import Resource
+from nbmcp.tools.tool import Tool
+
+if TYPE_CHECKING:
+    from nbmcp.protocol.exchange import Exchange
+
+__all__ = ["Registry"]
+
+ChangeListener = Callable[[str], None]
+"""Called with ``"tools"``, ``"resources"`` or ``"prompts"`` after that list changed."""
+
+
+class Registry:
+    """Holds what a server offers; answers the MCP list, call, read and get methods."""
+
+    def __init__(
+        self,
+        monitor: Monitor | None = None,
+        *,
+        executor: Executor | None = None,
+        tool_timeout: float | None = 60.0,
+        mask_error_details: bool = False,
+    ) -> None:
+        self.monitor = monitor if monitor is not None else Monitor()
+        self.executor = executor
+        self.tool_timeout = tool_timeout
+        self.mask_error_details = mask_error_details
+        self.tools: dict[str, Tool] = {}
+        self.resources: dict[str, Resource] = {}
+        self.prompts: dict[str, Prompt] = {}
+        self._listeners: list[ChangeListener] = []
+        self._cache: dict[str, dict[str, Any]] = {}
+
+    # -- changes --------------------------------------------------------------------------
+
+    def on_change(self, listener: ChangeListener) -> None:
+        """Call ``listener(kind)`` after every change to a list."""
+        self._listeners.append(listener)
+
+    def _changed(self, kind: str) -> None:
+        self._cache = {k: v for k, v in self._cache.items() if not k.startswith(kind)}
+        for listener in self._listeners:
+            listener(kind)
+
+    def add_tool(self, tool: Tool, *, replace: bool = False) -> Tool:
+        """Register a tool; a taken name raises unless ``replace``."""
+        if tool.name in self.tools and not replace:
+            raise DuplicateNameError(
+                f"a tool named {tool.name!r} is registered already; pass replace=True or choose another name"
+            )
+        self.tools[tool.name] = tool
+        self._changed("tools")
+        return tool
+
+    def remove_tool(self, name: str) -> bool:
+        """Unregister a tool; ``False`` if there was none of that name."""
+        if self.tools.pop(name, None) is None:
+            return False
+        self._changed("tools")
+        return True
+
+    def add_resource(self, resource: Resource, *, replace: bool = False) -> Resource:
+        """Register a resource or template (keyed by its URI)."""
+        if resource.uri in self.resources and not replace:
+            raise DuplicateNameError(f"a resource with URI {resource.uri!r} is registered already")
+        self.resources[resource.uri] = resource
+        self._changed("resources")
+        return resource
+
+    def remove_resource(self, uri: str) -> bool:
+        """Unregister a resource or template."""
+        if self.resources.pop(uri, None) is None:
+            return False
+        self._changed("resources")
+        return True
+
+    def add_prompt(self, prompt: Prompt, *, replace: bool = False) -> Prompt:
+        """Register a prompt."""
+        if prompt.name in self.prompts and not replace:
+            raise DuplicateNameError(f"a prompt named {prompt.name!r} is registered already")
+        self.prompts[prompt.name] = prompt
+        self._changed("prompts")
+        return prompt
+
+    def remove_prompt(self, name: str) -> bool:
+        """Unregister a prompt."""
+        if self.prompts.pop(name, None) is None:
+            return False
+        self._changed("prompts")
+        return True
+
+    # -- Provider -------------------------------------------------------------------------
+
+    def may_stream(self, method: str, params: dict[str, Any]) -> bool:
+        """Tools that take a ``Context`` or yield chunks may talk to the client mid-call."""
+        if method == "tools/call":
+            tool = self.tools.get(str(params.get("name")))
+            return tool is not None and (
+                tool.args.context_param is not None or tool.kind.value.endswith("generator")
+            )
+        if method == "prompts/get":
+            prompt = self.prompts.get(str(params.get("name")))
+            return prompt is not None and prompt.args.context_param is not None
+        return method == "resources/read"
+
+    def list_tools(self, version: str) -> dict[str, Any]:
+        """The ``tools/list`` result (built once per registry state and version)."""
+        key = "tools:" + version
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._cache[key] = {"tools": [t.definition(version) for t in list(self.tools.values())]}
+        return cached
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
+        """Run a tool and record the call in the monitor."""
+        tool = self.tools.get(name)
+        if tool is None:
+            raise InvalidParams(f"Unknown tool: {name}")
+        started = time.time()
+        t0 = time.perf_counter()
+        result = await tool.run(
+            arguments,
+            exchange,
+            executor=self.executor,
+            timeout=self.tool_timeout,
+            mask_errors=self.mask_error_details,
+        )
+        failed = bool(result.get("isError"))
+        self.monitor.record(
+            CallEvent(
+                tool=name,
+                arguments=arguments,
+                started=started,
+                duration=time.perf_counter() - t0,
+                ok=not failed,
+                error=result["content"][0].get("text") if failed and result["content"] else None,
+                session_id=exchange.session.id,
+            )
+        )
+        return result
+
+    def _resources_of(self, templates: bool) -> Iterable[Resource]:
+        return [r for r in list(self.resources.values()) if r.is_template == templates]
+
+    def list_resources(self) -> dict[str, Any]:
+        """The ``resources/list`` result."""
+        cached = self._cache.get("resources:list")
+        if cached is None:
+            cached = self._cache["resources:list"] = {
+                "resources": [r.definition() for r in self._resources_of(False)]
+            }
+        return cached
+
+    def list_resource_templates(self) -> dict[str, Any]:
+        """The ``resources/templates/list`` result."""
+        cached = self._cache.get("resources:templates")
+        if cached is None:
+            cached = self._cache["resources:templates"] = {
+                "resourceTemplates": [r.definition() for r in self._resources_of(True)]
+            }
+        return cached
+
+    async def read_resource(self, uri: str, exchange: Exchange) -> dict[str, Any]:
+        """Read a fixed resource, or the first template that matches ``uri``."""
+        resource = self.resources.get(uri)
+        if resource is not None and not resource.is_template:
+            return await resource.read(uri, {}, exchange, self.executor)
+        for candidate in self._resources_of(True):
+            variables = candidate.template.match(uri)
+            if variables is not None:
+                return await candidate.read(uri, variables, exchange, self.executor)
+        raise ResourceNotFound(f"Resource not found: {uri}", {"uri": uri})
+
+    def list_prompts(self) -> dict[str, Any]:
+        """The ``prompts/list`` result."""
+        cached = self._cache.get("prompts")
+        if cached is None:
+            cached = self._cache["prompts"] = {
+                "prompts": [p.definition() for p in list(self.prompts.values())]
+            }
+        return cached
+
+    async def get_prompt(self, name: str, arguments: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
+        """Render a prompt."""
+        prompt = self.prompts.get(name)
+        if prompt is None:
+            raise InvalidParams(f"Unknown prompt: {name}")
+        return await prompt.render(arguments, exchange, self.executor)
+
+    async def complete(
+        self, ref: dict[str, Any], argument: dict[str, Any], context: dict[str, Any]
+    ) -> list[str]:
+        """Completion values for a prompt or resource-template argument, filtered by prefix."""
+        kind = ref.get("type")
+        if kind == "ref/prompt":
+            prompt = self.prompts.get(str(ref.get("name")))
+            if prompt is None:
+                raise InvalidParams(f"Unknown prompt: {ref.get('name')}")
+            completions = prompt.completions
+        elif kind == "ref/resource":
+            resource = self.resources.get(str(ref.get("uri")))
+            if resource is None:
+                raise InvalidParams(f"Unknown resource template: {ref.get('uri')}")
+            completions = resource.completions
+        else:
+            raise InvalidParams(f"ref.type must be 'ref/prompt' or 'ref/resource', not {kind!r}")
+        source = completions.get(str(argument.get("name")))
+        value = str(argument.get("value", ""))
+        if source is None:
+            return []
+        if callable(source):
+            known = context.get("arguments") if isinstance(context.get("arguments"), dict) else {}
+            found = source(value, known) if len(inspect.signature(source).parameters) > 1 else source(value)
+            if inspect.isawaitable(found):
+                found = await found
+            return [str(v) for v in found]
+        return [str(v) for v in source if str(v).startswith(value)]

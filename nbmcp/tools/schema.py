@@ -1,0 +1,222 @@
+"""A function's signature as JSON Schema: the input model, its validator and the output shape.
+
+Everything is built once, at registration; a call only runs the compiled pydantic-core
+validator. A signature that cannot be served raises :class:`ToolDefinitionError` here,
+never at call time.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from dataclasses import dataclass
+from typing import Annotated, Any, get_args, get_origin
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic.fields import FieldInfo
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import PydanticSerializationError
+
+from nbmcp.errors import InvalidParams, ToolDefinitionError
+from nbmcp.tools.docstrings import DocInfo
+
+__all__ = ["ArgumentSpec", "OutputSpec", "build_arguments", "build_output", "format_validation_error"]
+
+
+class _StrictSchema(GenerateJsonSchema):
+    """Raise instead of warning: a schema that silently drops something is a bad schema."""
+
+    def emit_warning(self, kind: Any, detail: str) -> None:
+        raise ToolDefinitionError(detail)
+
+
+class _ArgsBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=False, populate_by_name=True)
+
+
+@dataclass
+class ArgumentSpec:
+    """How to turn a client's ``arguments`` object into keyword arguments."""
+
+    model: type[BaseModel]
+    names: tuple[str, ...]
+    """Parameter names, in signature order (aliased fields included under their Python name)."""
+    schema: dict[str, Any]
+    context_param: str | None
+    """The parameter that receives the request :class:`Context`, if any."""
+
+    def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Validated keyword arguments, or :class:`InvalidParams` with readable reasons."""
+        try:
+            instance = self.model.__pydantic_validator__.validate_python(arguments)
+        except pydantic.ValidationError as exc:
+            raise InvalidParams(format_validation_error(exc)) from None
+        return {name: getattr(instance, name) for name in self.names}
+
+
+def format_validation_error(exc: pydantic.ValidationError) -> str:
+    """One line per problem, naming the argument: ``city: Field required``."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "arguments"
+        lines.append(f"{where}: {err['msg']}")
+    return "Invalid arguments: " + "; ".join(lines)
+
+
+def _is_context(annotation: Any, context_type: type | None) -> bool:
+    if context_type is None:
+        return False
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return any(_is_context(a, context_type) for a in get_args(annotation))
+    return isinstance(annotation, type) and issubclass(annotation, context_type)
+
+
+def _has_description(annotation: Any) -> bool:
+    if get_origin(annotation) is not Annotated:
+        return False
+    return any(isinstance(m, FieldInfo) and m.description for m in get_args(annotation)[1:])
+
+
+def _signature(fn: Any, what: str) -> inspect.Signature:
+    try:
+        return inspect.signature(fn, eval_str=True)
+    except (NameError, TypeError, SyntaxError) as exc:
+        raise ToolDefinitionError(f"{what}: cannot read the signature of {fn!r}: {exc}") from exc
+    except ValueError as exc:
+        raise ToolDefinitionError(f"{what}: {fn!r} has no readable signature: {exc}") from exc
+
+
+def _strip_titles(schema: dict[str, Any]) -> dict[str, Any]:
+    schema.pop("title", None)
+    for prop in schema.get("properties", {}).values():
+        if isinstance(prop, dict):
+            prop.pop("title", None)
+    return schema
+
+
+def build_arguments(
+    fn: Any, name: str, doc: DocInfo, context_type: type | None = None, kind: str = "tool"
+) -> ArgumentSpec:
+    """Compile the input model and JSON Schema of ``fn``.
+
+    Raises:
+        ToolDefinitionError: ``*args``, ``**kwargs``, positional-only or ``_private``
+            parameters, or an annotation pydantic cannot turn into JSON Schema.
+    """
+    what = f"{kind} {name!r}"
+    sig = _signature(fn, what)
+    fields: dict[str, Any] = {}
+    names: list[str] = []
+    context_param = None
+    for param in sig.parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise ToolDefinitionError(
+                f"{what}: parameter {param}: MCP passes arguments by name, so *args and **kwargs "
+                "cannot be described; list the parameters explicitly"
+            )
+        if param.kind is param.POSITIONAL_ONLY:
+            raise ToolDefinitionError(
+                f"{what}: parameter {param.name!r} is positional-only; MCP passes arguments by name"
+            )
+        annotation = Any if param.annotation is inspect.Parameter.empty else param.annotation
+        if _is_context(annotation, context_type):
+            context_param = param.name
+            continue
+        if param.name.startswith("_"):
+            raise ToolDefinitionError(
+                f"{what}: parameter {param.name!r} starts with '_', which JSON Schema "
+                "clients treat as private; rename it"
+            )
+        description = doc.params.get(param.name)
+        if description and not _has_description(annotation):
+            annotation = Annotated[annotation, Field(description=description)]
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[param.name] = (annotation, default)
+        names.append(param.name)
+    model_name = "".join(part.capitalize() for part in name.replace("-", "_").split("_")) or "Tool"
+    try:
+        model = pydantic.create_model(f"{model_name}Arguments", __base__=_ArgsBase, **fields)
+        schema = model.model_json_schema(schema_generator=_StrictSchema)
+    except ToolDefinitionError as exc:
+        raise ToolDefinitionError(f"{what}: {exc}") from None
+    except (pydantic.PydanticUserError, pydantic.PydanticSchemaGenerationError, TypeError, ValueError) as exc:
+        first = str(exc).splitlines()[0]
+        raise ToolDefinitionError(f"{what}: unsupported parameter type: {first}") from exc
+    schema = _strip_titles(schema)
+    schema.setdefault("properties", {})
+    return ArgumentSpec(model=model, names=tuple(names), schema=schema, context_param=context_param)
+
+
+@dataclass
+class OutputSpec:
+    """How a return value becomes ``structuredContent``, derived from the return annotation."""
+
+    adapter: TypeAdapter[Any] | None = None
+    schema: dict[str, Any] | None = None
+    wrap: bool = False
+    """Non-object results travel as ``{"result": value}``."""
+
+    def dump(self, value: Any) -> Any:
+        """Check ``value`` against the annotation and turn it into JSON-ready data.
+
+        Raises:
+            ValueError: the value does not match the declared return type.
+        """
+        if self.adapter is None:
+            raise ValueError("this tool declares no structured output")
+        try:
+            return self.adapter.dump_python(self.adapter.validate_python(value), mode="json")
+        except pydantic.ValidationError as exc:
+            raise ValueError(
+                "the tool returned a value that does not match its return annotation: "
+                + format_validation_error(exc).removeprefix("Invalid arguments: ")
+            ) from None
+        except PydanticSerializationError as exc:
+            raise ValueError(f"the tool's result cannot be serialised: {exc}") from None
+
+
+_NO_SCHEMA = (str, bytes, bytearray, type(None))
+
+
+def build_output(fn: Any, name: str) -> OutputSpec:
+    """The output schema for ``fn``'s return annotation, or none when it has no JSON shape."""
+    sig = _signature(fn, f"tool {name!r}")
+    ann = sig.return_annotation
+    if ann is inspect.Signature.empty or ann is None or ann in _NO_SCHEMA or ann is Any:
+        return OutputSpec()
+    try:
+        adapter: TypeAdapter[Any] = TypeAdapter(ann)
+        schema: JsonSchemaValue = adapter.json_schema(mode="serialization", schema_generator=_StrictSchema)
+    except (
+        pydantic.PydanticUserError,
+        pydantic.PydanticSchemaGenerationError,
+        ToolDefinitionError,
+        TypeError,
+    ):
+        return OutputSpec()  # e.g. an image or a content list: no structured output
+    if schema.get("type") == "object" or (
+        "$ref" in schema
+        and schema.get("$defs", {}).get(schema["$ref"].rsplit("/", 1)[-1], {}).get("type") == "object"
+    ):
+        return OutputSpec(adapter=adapter, schema=_strip_titles(_inline_root(schema)), wrap=False)
+    defs = schema.pop("$defs", None)
+    schema.pop("title", None)
+    wrapped: dict[str, Any] = {"type": "object", "properties": {"result": schema}, "required": ["result"]}
+    if defs:
+        wrapped["$defs"] = defs
+    return OutputSpec(adapter=adapter, schema=wrapped, wrap=True)
+
+
+def _inline_root(schema: dict[str, Any]) -> dict[str, Any]:
+    """Turn ``{"$ref": "#/$defs/X", "$defs": {...}}`` into X's body with the other defs kept."""
+    ref = schema.get("$ref")
+    if not ref:
+        return schema
+    defs = dict(schema.get("$defs", {}))
+    root = dict(defs.pop(ref.rsplit("/", 1)[-1]))
+    if defs:
+        root["$defs"] = defs
+    return root

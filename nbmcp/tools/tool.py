@@ -1,0 +1,248 @@
+"""``Tool``: a Python function with its MCP definition, ready to be called by clients."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sys
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from nbmcp.errors import InvalidParams, ToolDefinitionError, ToolError
+from nbmcp.tools.calling import Kind, call_function, kind_of
+from nbmcp.tools.content import Content, is_explicit_content, text, to_content
+from nbmcp.tools.context import Context
+from nbmcp.tools.docstrings import parse_doc
+from nbmcp.tools.schema import ArgumentSpec, OutputSpec, build_arguments, build_output
+
+if TYPE_CHECKING:
+    from nbmcp.protocol.exchange import Exchange
+
+__all__ = ["Tool", "error_result", "validate_name"]
+
+logger = logging.getLogger("nbmcp")
+
+_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
+
+if sys.version_info >= (3, 11):
+    _timeout = asyncio.timeout
+else:  # pragma: no cover - Python 3.10
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def _timeout(delay: float | None):  # type: ignore[no-untyped-def]
+        task = asyncio.current_task()
+        assert task is not None
+        handle = asyncio.get_running_loop().call_later(delay, task.cancel) if delay else None
+        try:
+            yield
+        except asyncio.CancelledError:
+            raise asyncio.TimeoutError from None
+        finally:
+            if handle is not None:
+                handle.cancel()
+
+
+def validate_name(name: str, what: str = "tool") -> str:
+    """Check a tool name against the MCP rule: 1-128 of ``A-Z a-z 0-9 _ - .``."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ToolDefinitionError(
+            f"{what} name {name!r} is not valid: use 1 to 128 letters, digits, '_', '-' or '.'"
+        )
+    return name
+
+
+def error_result(message: str) -> dict[str, Any]:
+    """A ``tools/call`` result that reports failure to the model."""
+    return {"content": [text(message)], "isError": True}
+
+
+def _chunk_message(chunk: Any) -> str:
+    if isinstance(chunk, str):
+        return chunk
+    blocks, data = to_content(chunk)
+    if data is not None or not blocks:
+        return orjson.dumps(data).decode()
+    return str(blocks[0].get("text", f"[{blocks[0].get('type')}]"))
+
+
+class Tool:
+    """A registered tool. Build with :meth:`from_function` (``@server.tool`` does)."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        name: str,
+        description: str | None,
+        args: ArgumentSpec,
+        output: OutputSpec,
+        *,
+        title: str | None = None,
+        annotations: dict[str, Any] | None = None,
+        meta: dict[str, Any] | None = None,
+        icons: list[dict[str, Any]] | None = None,
+        executor: Executor | None = None,
+    ) -> None:
+        self.fn = fn
+        self.name = name
+        self.description = description
+        self.args = args
+        self.output = output
+        self.title = title
+        self.annotations = annotations or {}
+        self.meta = meta
+        self.icons = icons
+        self.executor = executor
+        self.kind = kind_of(fn)
+        if self.kind in (Kind.GENERATOR, Kind.ASYNC_GENERATOR):
+            self.output = OutputSpec()
+        self._definitions: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def from_function(
+        cls,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        read_only: bool | None = None,
+        destructive: bool | None = None,
+        idempotent: bool | None = None,
+        open_world: bool | None = None,
+        meta: dict[str, Any] | None = None,
+        icons: list[dict[str, Any]] | None = None,
+        executor: Executor | None = None,
+        input_schema: dict[str, Any] | None = None,
+    ) -> Tool:
+        """Describe ``fn`` as a tool: schema from its hints, descriptions from its docstring.
+
+        Args:
+            input_schema: Advertise this JSON Schema instead of the generated one (arguments
+                are still validated against the signature).
+
+        Raises:
+            ToolDefinitionError: the name or the signature cannot be served.
+        """
+        if not callable(fn):
+            raise ToolDefinitionError(f"a tool must be a function, not {type(fn).__name__}")
+        tool_name = validate_name(name or str(getattr(fn, "__name__", "")))
+        doc = parse_doc(fn)
+        args = build_arguments(fn, tool_name, doc, Context)
+        if input_schema is not None:
+            if not isinstance(input_schema, dict) or input_schema.get("type") != "object":
+                raise ToolDefinitionError(f"tool {tool_name!r}: input_schema must be a JSON object schema")
+            args.schema = dict(input_schema)
+        output = build_output(fn, tool_name)
+        hints = {
+            "readOnlyHint": read_only,
+            "destructiveHint": destructive,
+            "idempotentHint": idempotent,
+            "openWorldHint": open_world,
+        }
+        annotations = {k: v for k, v in hints.items() if v is not None}
+        return cls(
+            fn,
+            tool_name,
+            description if description is not None else doc.description,
+            args,
+            output,
+            title=title,
+            annotations=annotations,
+            meta=meta,
+            icons=icons,
+            executor=executor,
+        )
+
+    def definition(self, version: str) -> dict[str, Any]:
+        """This tool's entry in ``tools/list`` for a client of ``version`` (cached)."""
+        cached = self._definitions.get(version)
+        if cached is not None:
+            return cached
+        entry: dict[str, Any] = {"name": self.name}
+        modern = version >= "2025-06-18"
+        if self.title and modern:
+            entry["title"] = self.title
+        if self.description:
+            entry["description"] = self.description
+        entry["inputSchema"] = self.args.schema
+        if self.output.schema is not None and modern:
+            entry["outputSchema"] = self.output.schema
+        if version >= "2025-03-26":
+            annotations = dict(self.annotations)
+            if self.title:
+                annotations.setdefault("title", self.title)
+            if annotations:
+                entry["annotations"] = annotations
+        if self.icons and version >= "2025-11-25":
+            entry["icons"] = self.icons
+        if self.meta and modern:
+            entry["_meta"] = self.meta
+        self._definitions[version] = entry
+        return entry
+
+    async def run(
+        self,
+        arguments: dict[str, Any],
+        exchange: Exchange,
+        *,
+        executor: Executor | None = None,
+        timeout: float | None = None,
+        mask_errors: bool = False,
+    ) -> dict[str, Any]:
+        """Validate, call and convert; every failure becomes an ``isError`` result."""
+        try:
+            kwargs = self.args.validate(arguments)
+        except InvalidParams as exc:
+            return error_result(exc.message)
+        if self.args.context_param is not None:
+            kwargs[self.args.context_param] = Context(exchange, self.name)
+
+        async def on_chunk(index: int, chunk: Any) -> None:
+            await exchange.progress(index, None, _chunk_message(chunk))
+
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        try:
+            async with _timeout(timeout):
+                value = await call_function(self.fn, self.kind, kwargs, self.executor or executor, on_chunk)
+            return self.to_result(value, exchange.session.version)
+        except ToolError as exc:
+            return error_result(str(exc))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if isinstance(exc, (TimeoutError, asyncio.TimeoutError)) and deadline and loop.time() >= deadline:
+                return error_result(f"Tool {self.name!r} timed out after {timeout:g} s")
+            logger.info("nbmcp: tool %r raised %s: %s", self.name, type(exc).__name__, exc)
+            if mask_errors:
+                return error_result(f"Error calling tool {self.name!r}")
+            return error_result(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+
+    def to_result(self, value: Any, version: str) -> dict[str, Any]:
+        """The ``tools/call`` result for a return value."""
+        if self.kind in (Kind.GENERATOR, Kind.ASYNC_GENERATOR):
+            blocks: list[Content] = []
+            for chunk in value:
+                blocks.extend(to_content(chunk)[0])
+            return {"content": blocks, "isError": False}
+        if is_explicit_content(value) or isinstance(value, str) and self.output.adapter is None:
+            return {"content": to_content(value)[0], "isError": False}
+        if self.output.adapter is not None:
+            data = self.output.dump(value)
+            blocks = [text(orjson.dumps(data).decode())]
+            structured = {"result": data} if self.output.wrap else data
+        else:
+            blocks, data = to_content(value)
+            structured = None if data is None else (data if isinstance(data, dict) else {"result": data})
+        result: dict[str, Any] = {"content": blocks, "isError": False}
+        if structured is not None and version >= "2025-06-18":
+            result["structuredContent"] = structured
+        return result
+
+    def __repr__(self) -> str:
+        return f"<Tool {self.name!r} ({self.kind.value})>"
