@@ -18,7 +18,7 @@ from nbmcp.protocol import jsonrpc
 from nbmcp.protocol.exchange import Exchange, Pending, Send
 from nbmcp.protocol.provider import Provider
 from nbmcp.protocol.session import LOG_LEVELS, Session, Sessions
-from nbmcp.protocol.versions import META_VERSION_KEY, check_supported, negotiate
+from nbmcp.protocol.versions import META_VERSION_KEY, check_supported, fit, negotiate
 
 __all__ = ["Engine", "ServerInfo"]
 
@@ -202,8 +202,8 @@ class Engine:
             server_info["websiteUrl"] = self.info.website_url
         result: dict[str, Any] = {
             "protocolVersion": session.version,
-            "capabilities": self.info.capabilities,
-            "serverInfo": server_info,
+            "capabilities": fit(self.info.capabilities, session.version),
+            "serverInfo": fit(server_info, session.version),
         }
         if self.info.instructions:
             result["instructions"] = self.info.instructions
@@ -220,10 +220,10 @@ class Engine:
         return await self.provider.call_tool(name, _dict_param(params, "arguments"), exchange)
 
     async def _resources_list(self, params: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
-        return self.provider.list_resources()
+        return self.provider.list_resources(exchange.session.version)
 
     async def _templates_list(self, params: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
-        return self.provider.list_resource_templates()
+        return self.provider.list_resource_templates(exchange.session.version)
 
     async def _resources_read(self, params: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
         return await self.provider.read_resource(_str_param(params, "uri"), exchange)
@@ -237,7 +237,7 @@ class Engine:
         return {}
 
     async def _prompts_list(self, params: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
-        return self.provider.list_prompts()
+        return self.provider.list_prompts(exchange.session.version)
 
     async def _prompts_get(self, params: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
         name = _str_param(params, "name")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbmcp.errors import ProtocolError
 from nbmcp.protocol import jsonrpc
+from nbmcp.protocol.versions import has_field
 
 if TYPE_CHECKING:
     from nbmcp.protocol.session import Session
@@ -113,7 +114,7 @@ class Exchange:
         params: dict[str, Any] = {"progressToken": token, "progress": progress}
         if total is not None:
             params["total"] = total
-        if message is not None:
+        if message is not None and has_field(self.session.version, "message"):
             params["message"] = message
         await self.notify("notifications/progress", params)
 

@@ -29,11 +29,11 @@ class Provider(Protocol):
         """Run a tool; a tool's own failure is a result with ``isError``, not an exception."""
         ...
 
-    def list_resources(self) -> dict[str, Any]:
+    def list_resources(self, version: str) -> dict[str, Any]:
         """The ``resources/list`` result."""
         ...
 
-    def list_resource_templates(self) -> dict[str, Any]:
+    def list_resource_templates(self, version: str) -> dict[str, Any]:
         """The ``resources/templates/list`` result."""
         ...
 
@@ -41,7 +41,7 @@ class Provider(Protocol):
         """The ``resources/read`` result; raises ``ResourceNotFound`` for an unknown URI."""
         ...
 
-    def list_prompts(self) -> dict[str, Any]:
+    def list_prompts(self, version: str) -> dict[str, Any]:
         """The ``prompts/list`` result."""
         ...
 

@@ -7,6 +7,7 @@ from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
 from nbmcp.errors import InvalidParams
+from nbmcp.protocol.versions import fit
 from nbmcp.tools.calling import call_function, kind_of
 from nbmcp.tools.content import Content, text, to_content
 from nbmcp.tools.context import Context
@@ -82,7 +83,7 @@ class Prompt:
                 entry["description"] = field.description
             self._arguments.append(entry)
 
-    def definition(self) -> dict[str, Any]:
+    def definition(self, version: str) -> dict[str, Any]:
         """The entry in ``prompts/list``."""
         entry: dict[str, Any] = {"name": self.name}
         for key, value in (
@@ -94,7 +95,7 @@ class Prompt:
             if value is not None:
                 entry[key] = value
         entry["arguments"] = self._arguments
-        return entry
+        return fit(entry, version)
 
     async def render(
         self, arguments: dict[str, Any], exchange: Exchange, executor: Executor | None

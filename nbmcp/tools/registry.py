@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbmcp.errors import DuplicateNameError, InvalidParams, ResourceNotFound
 from nbmcp.monitor import CallEvent, Monitor
+from nbmcp.tools.output import capture
 from nbmcp.tools.prompts import Prompt
 from nbmcp.tools.resources import Resource
 from nbmcp.tools.tool import Tool
@@ -121,13 +122,17 @@ class Registry:
             return prompt is not None and prompt.args.context_param is not None
         return method == "resources/read"
 
-    def list_tools(self, version: str) -> dict[str, Any]:
-        """The ``tools/list`` result (built once per registry state and version)."""
-        key = "tools:" + version
+    def _cached(self, key: str, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         cached = self._cache.get(key)
         if cached is None:
-            cached = self._cache[key] = {"tools": [t.definition(version) for t in list(self.tools.values())]}
+            cached = self._cache[key] = build()
         return cached
+
+    def list_tools(self, version: str) -> dict[str, Any]:
+        """The ``tools/list`` result (built once per registry state and version)."""
+        return self._cached(
+            "tools:" + version, lambda: {"tools": [t.definition(version) for t in list(self.tools.values())]}
+        )
 
     async def call_tool(self, name: str, arguments: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
         """Run a tool and record the call in the monitor."""
@@ -136,13 +141,14 @@ class Registry:
             raise InvalidParams(f"Unknown tool: {name}")
         started = time.time()
         t0 = time.perf_counter()
-        result = await tool.run(
-            arguments,
-            exchange,
-            executor=self.executor,
-            timeout=self.tool_timeout,
-            mask_errors=self.mask_error_details,
-        )
+        with capture() as printed:
+            result = await tool.run(
+                arguments,
+                exchange,
+                executor=self.executor,
+                timeout=self.tool_timeout,
+                mask_errors=self.mask_error_details,
+            )
         failed = bool(result.get("isError"))
         self.monitor.record(
             CallEvent(
@@ -153,6 +159,7 @@ class Registry:
                 ok=not failed,
                 error=result["content"][0].get("text") if failed and result["content"] else None,
                 session_id=exchange.session.id,
+                output=printed.getvalue(),
             )
         )
         return result
@@ -160,23 +167,19 @@ class Registry:
     def _resources_of(self, templates: bool) -> Iterable[Resource]:
         return [r for r in list(self.resources.values()) if r.is_template == templates]
 
-    def list_resources(self) -> dict[str, Any]:
+    def list_resources(self, version: str) -> dict[str, Any]:
         """The ``resources/list`` result."""
-        cached = self._cache.get("resources:list")
-        if cached is None:
-            cached = self._cache["resources:list"] = {
-                "resources": [r.definition() for r in self._resources_of(False)]
-            }
-        return cached
+        return self._cached(
+            "resources:list:" + version,
+            lambda: {"resources": [r.definition(version) for r in self._resources_of(False)]},
+        )
 
-    def list_resource_templates(self) -> dict[str, Any]:
+    def list_resource_templates(self, version: str) -> dict[str, Any]:
         """The ``resources/templates/list`` result."""
-        cached = self._cache.get("resources:templates")
-        if cached is None:
-            cached = self._cache["resources:templates"] = {
-                "resourceTemplates": [r.definition() for r in self._resources_of(True)]
-            }
-        return cached
+        return self._cached(
+            "resources:templates:" + version,
+            lambda: {"resourceTemplates": [r.definition(version) for r in self._resources_of(True)]},
+        )
 
     async def read_resource(self, uri: str, exchange: Exchange) -> dict[str, Any]:
         """Read a fixed resource, or the first template that matches ``uri``."""
@@ -189,14 +192,12 @@ class Registry:
                 return await candidate.read(uri, variables, exchange, self.executor)
         raise ResourceNotFound(f"Resource not found: {uri}", {"uri": uri})
 
-    def list_prompts(self) -> dict[str, Any]:
+    def list_prompts(self, version: str) -> dict[str, Any]:
         """The ``prompts/list`` result."""
-        cached = self._cache.get("prompts")
-        if cached is None:
-            cached = self._cache["prompts"] = {
-                "prompts": [p.definition() for p in list(self.prompts.values())]
-            }
-        return cached
+        return self._cached(
+            "prompts:" + version,
+            lambda: {"prompts": [p.definition(version) for p in list(self.prompts.values())]},
+        )
 
     async def get_prompt(self, name: str, arguments: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
         """Render a prompt."""

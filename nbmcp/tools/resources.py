@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from nbmcp.errors import InvalidParams, ToolDefinitionError
+from nbmcp.protocol.versions import fit
 from nbmcp.tools.calling import call_function, kind_of
 from nbmcp.tools.content import Content, as_base64, jsonable
 from nbmcp.tools.context import Context
@@ -102,7 +103,7 @@ class Resource:
         """Whether this is a URI template rather than one fixed resource."""
         return self.template.is_template
 
-    def definition(self) -> dict[str, Any]:
+    def definition(self, version: str) -> dict[str, Any]:
         """The entry in ``resources/list`` or ``resources/templates/list``."""
         entry: dict[str, Any] = {"uriTemplate" if self.is_template else "uri": self.uri, "name": self.name}
         for key, value in (
@@ -116,7 +117,7 @@ class Resource:
         ):
             if value is not None:
                 entry[key] = value
-        return entry
+        return fit(entry, version)
 
     async def read(
         self, uri: str, variables: dict[str, str], exchange: Exchange, executor: Executor | None

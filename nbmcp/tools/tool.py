@@ -230,7 +230,7 @@ class Tool:
             for chunk in value:
                 blocks.extend(to_content(chunk)[0])
             return {"content": blocks, "isError": False}
-        if is_explicit_content(value) or isinstance(value, str) and self.output.adapter is None:
+        if is_explicit_content(value) or (isinstance(value, str) and self.output.adapter is None):
             return {"content": to_content(value)[0], "isError": False}
         if self.output.adapter is not None:
             data = self.output.dump(value)

@@ -54,7 +54,9 @@ def test_multiple_content_types() -> list[Any]:
     return [
         text("Multiple content types test:"),
         image(PNG, "image/png"),
-        resource("test://mixed-content-resource", json.dumps({"test": "data", "value": 123}), "application/json"),
+        resource(
+            "test://mixed-content-resource", json.dumps({"test": "data", "value": 123}), "application/json"
+        ),
     ]
 
 
@@ -140,7 +142,9 @@ async def test_elicitation_sep1034_defaults(ctx: Context) -> str:
         "required": [],
     }
     reply = await ctx.elicit("Please review and update the form fields with defaults", schema)
-    return f"Elicitation completed: action={reply.get('action')}, content={json.dumps(reply.get('content', {}))}"
+    return (
+        f"Elicitation completed: action={reply.get('action')}, content={json.dumps(reply.get('content', {}))}"
+    )
 
 
 @server.tool
@@ -193,7 +197,9 @@ async def test_elicitation_sep1330_enums(ctx: Context) -> str:
         "required": [],
     }
     reply = await ctx.elicit("Please choose from the options", schema)
-    return f"Elicitation completed: action={reply.get('action')}, content={json.dumps(reply.get('content', {}))}"
+    return (
+        f"Elicitation completed: action={reply.get('action')}, content={json.dumps(reply.get('content', {}))}"
+    )
 
 
 @server.tool
@@ -241,7 +247,9 @@ def json_schema_2020_12_tool(
     email: str | None = None,
 ) -> str:
     args = {"name": name, "address": address, "contactMethod": contactMethod, "phone": phone, "email": email}
-    return "JSON Schema 2020-12 tool called with: " + json.dumps({k: v for k, v in args.items() if v is not None})
+    return "JSON Schema 2020-12 tool called with: " + json.dumps(
+        {k: v for k, v in args.items() if v is not None}
+    )
 
 
 # -- resources -------------------------------------------------------------------------------
@@ -281,7 +289,9 @@ def test_simple_prompt() -> str:
     return "This is a simple prompt for testing."
 
 
-@server.prompt(description="A prompt with required arguments", completions={"arg1": ["test1", "test2", "other"]})
+@server.prompt(
+    description="A prompt with required arguments", completions={"arg1": ["test1", "test2", "other"]}
+)
 def test_prompt_with_arguments(arg1: str, arg2: str) -> str:
     """A prompt with required arguments.
 

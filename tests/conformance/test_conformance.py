@@ -10,6 +10,7 @@ SUCCESS.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,7 +53,9 @@ def _judge(out: Path) -> tuple[dict[str, str], dict[str, list[dict[str, object]]
     verdicts: dict[str, str] = {}
     checks_by: dict[str, list[dict[str, object]]] = {}
     for path in sorted(out.glob("server-*/checks.json")):
-        name = path.parent.name.removeprefix("server-").rsplit("-20", 1)[0]
+        found = re.match(r"^server-(.+)-\d{4}-\d{2}-\d{2}T", path.parent.name)
+        assert found, path
+        name = found.group(1)
         checks = json.loads(path.read_text())
         checks_by[name] = checks
         statuses = [c["status"] for c in checks]
@@ -67,7 +70,9 @@ def _judge(out: Path) -> tuple[dict[str, str], dict[str, list[dict[str, object]]
     return verdicts, checks_by
 
 
-def _assert_all_pass(verdicts: dict[str, str], checks: dict[str, list[dict[str, object]]], expected: set[str]) -> None:
+def _assert_all_pass(
+    verdicts: dict[str, str], checks: dict[str, list[dict[str, object]]], expected: set[str]
+) -> None:
     missing = expected - set(verdicts)
     assert not missing, f"scenarios with no results: {sorted(missing)}"
     bad = {
