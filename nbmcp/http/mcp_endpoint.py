@@ -103,11 +103,10 @@ class McpEndpoint:
             await send_json(send, 400, _rpc_error(InvalidRequest("Invalid Request: empty batch")))
             return
         is_init = any(isinstance(m, dict) and m.get("method") == "initialize" for m in messages)
-        session, problem = self._session_for(headers, is_init, batch)
-        if problem is not None:
-            await send_json(send, problem[0], problem[1])
+        session = self._session_for(headers, is_init, batch)
+        if isinstance(session, tuple):
+            await send_json(send, session[0], session[1])
             return
-        assert session is not None
         if batch and (is_init or session.version not in BATCH_VERSIONS):
             why = (
                 "initialize must not be batched" if is_init else f"protocol {session.version} has no batches"
@@ -171,29 +170,26 @@ class McpEndpoint:
 
     def _session_for(
         self, headers: dict[str, str], is_init: bool, batch: bool
-    ) -> tuple[Session | None, tuple[int, dict[str, Any]] | None]:
+    ) -> Session | tuple[int, dict[str, Any]]:
         """The session a POST belongs to, or the (status, body) to refuse it with."""
         version_header = headers.get("mcp-protocol-version")
         if version_header is not None and not is_init:
             try:
                 check_supported(version_header)
             except UnsupportedVersion as exc:
-                return None, (400, _rpc_error(exc))
+                return 400, _rpc_error(exc)
         if is_init:
             if self.config.stateless:
-                return Session(None, LATEST_VERSION), None
-            return self.engine.sessions.create(), None
+                return Session(None, LATEST_VERSION)
+            return self.engine.sessions.create()
         session_id = headers.get("mcp-session-id")
         if session_id and not self.config.stateless:
             session = self.engine.sessions.get(session_id)
             if session is None:
-                return None, (
-                    404,
-                    _rpc_error(InvalidRequest("Session not found: initialize a new session"), None),
-                )
-            return session, None
+                return 404, _rpc_error(InvalidRequest("Session not found: initialize a new session"))
+            return session
         version = version_header or (DEFAULT_HEADERLESS_VERSION if batch else LATEST_VERSION)
-        return Session(None, version), None
+        return Session(None, version)
 
     async def _stream(
         self,

@@ -50,6 +50,12 @@ class ServerInfo:
     )
 
 
+def _outer_task_cancelled() -> bool:
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)  # Python 3.11+
+    return bool(cancelling()) if cancelling is not None else False
+
+
 def _str_param(params: dict[str, Any], key: str) -> str:
     value = params.get(key)
     if not isinstance(value, str):
@@ -128,8 +134,8 @@ class Engine:
         except ProtocolError as exc:
             return jsonrpc.error_response(msg_id, exc)
         except asyncio.CancelledError:
-            if asyncio.current_task() is not None and asyncio.current_task().cancelling():  # type: ignore[union-attr]
-                raise
+            if _outer_task_cancelled():
+                raise  # the server is stopping, not the client cancelling
             return jsonrpc.error_response(
                 msg_id, ProtocolError("Request cancelled", code=jsonrpc.REQUEST_CANCELLED)
             )

@@ -36,7 +36,8 @@ else:  # pragma: no cover - Python 3.10
     @asynccontextmanager
     async def _timeout(delay: float | None):  # type: ignore[no-untyped-def]
         task = asyncio.current_task()
-        assert task is not None
+        if task is None:
+            raise RuntimeError("tool calls run inside a task")
         handle = asyncio.get_running_loop().call_later(delay, task.cancel) if delay else None
         try:
             yield
