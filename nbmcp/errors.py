@@ -13,10 +13,12 @@ The tree::
     │   ├── InvalidParams          -32602
     │   ├── InternalError          -32603
     │   ├── ResourceNotFound       -32002
+    │   ├── MissingCapability      -32021 (the client did not offer what a tool asked of it)
     │   └── UnsupportedVersion     -32022 (the request names a protocol version we do not speak)
     ├── ServerStartError           the HTTP server could not start
     │   └── PortInUseError         the port is taken
     ├── ServerStateError           misuse of the lifecycle (also a ``RuntimeError``)
+    ├── SchemaError                an Action schema cannot be built with these options (also a ``ValueError``)
     └── TargetError                ``nbmcp serve TARGET`` names nothing servable
 """
 
@@ -30,11 +32,13 @@ __all__ = [
     "InvalidParams",
     "InvalidRequest",
     "MethodNotFound",
+    "MissingCapability",
     "NbmcpError",
     "ParseError",
     "PortInUseError",
     "ProtocolError",
     "ResourceNotFound",
+    "SchemaError",
     "ServerStartError",
     "ServerStateError",
     "TargetError",
@@ -120,6 +124,12 @@ class ResourceNotFound(ProtocolError):
     code = -32002
 
 
+class MissingCapability(ProtocolError):
+    """A tool asked the client for something (sampling, elicitation) it did not declare."""
+
+    code = -32021
+
+
 class UnsupportedVersion(ProtocolError):
     """The request asks for a protocol version this server does not speak."""
 
@@ -136,6 +146,10 @@ class PortInUseError(ServerStartError):
 
 class ServerStateError(NbmcpError, RuntimeError):
     """A lifecycle call that does not fit the server's state (e.g. changing the port while running)."""
+
+
+class SchemaError(NbmcpError, ValueError):
+    """The ChatGPT Action schema cannot be built as asked (unknown OpenAPI version, bad server URL)."""
 
 
 class TargetError(NbmcpError):

@@ -150,9 +150,11 @@ class Engine:
         if method == "notifications/initialized":
             session.initialized = True
         elif method == "notifications/cancelled":
-            task = self._running.get((session.id, params.get("requestId")))  # type: ignore[union-attr]
-            if task is not None:
-                task.cancel()
+            request_id = params.get("requestId") if isinstance(params, dict) else None
+            if isinstance(request_id, (str, int)):  # anything else is malformed: ignored, as the spec says
+                task = self._running.get((session.id, request_id))
+                if task is not None:
+                    task.cancel()
 
     def handle_response(self, msg: dict[str, Any]) -> None:
         """Route a client's answer to the server request waiting for it."""

@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from nbmcp.errors import ProtocolError
+from nbmcp.errors import MissingCapability, ProtocolError
 from nbmcp.protocol import jsonrpc
 from nbmcp.protocol.versions import has_field
 
@@ -24,6 +24,27 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 """Writes one message to the stream that answers this request."""
 
 _ids = itertools.count(1)
+
+
+_CAPABILITY_OF = {
+    "sampling/createMessage": ("sampling", "2024-11-05"),
+    "elicitation/create": ("elicitation", "2025-06-18"),
+    "roots/list": ("roots", "2024-11-05"),
+}
+"""Server-to-client methods: the client capability each needs, and the revision it came in."""
+
+
+def _check_capability(session: Session, method: str) -> None:
+    needed = _CAPABILITY_OF.get(method)
+    if needed is None:
+        return
+    capability, since = needed
+    if session.version < since:
+        raise MissingCapability(f"{method} does not exist in protocol {session.version} (since {since})")
+    if capability not in session.client_capabilities:
+        raise MissingCapability(
+            f"the client did not declare the {capability!r} capability, so the server cannot send {method}"
+        )
 
 
 class Pending:
@@ -134,6 +155,7 @@ class Exchange:
             ProtocolError: the client cannot be reached, answered with an error, or took
                 longer than ``timeout`` seconds.
         """
+        _check_capability(self.session, method)
         if self._send is None and not self.session.stream_open:
             raise ProtocolError(
                 f"cannot send {method}: the client has no open stream for server requests "

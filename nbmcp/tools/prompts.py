@@ -77,7 +77,7 @@ class Prompt:
         self.args = build_arguments(fn, self.name, doc, Context, kind="prompt")
         self._arguments = []
         for arg in self.args.names:
-            field = self.args.model.model_fields[arg]
+            field = self.args.field(arg)
             entry: dict[str, Any] = {"name": arg, "required": field.is_required()}
             if field.description:
                 entry["description"] = field.description

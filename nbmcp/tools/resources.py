@@ -83,9 +83,7 @@ class Resource:
         self.kind = kind_of(fn)
         self.args: ArgumentSpec = build_arguments(fn, self.name, doc, Context, kind="resource")
         missing = [
-            n
-            for n in self.args.names
-            if n not in self.template.names and self.args.model.model_fields[n].is_required()
+            n for n in self.args.names if n not in self.template.names and self.args.field(n).is_required()
         ]
         if missing:
             raise ToolDefinitionError(

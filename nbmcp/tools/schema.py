@@ -32,7 +32,7 @@ class _StrictSchema(GenerateJsonSchema):
 
 
 class _ArgsBase(BaseModel):
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=False, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=False)
 
 
 @dataclass
@@ -41,7 +41,7 @@ class ArgumentSpec:
 
     model: type[BaseModel]
     names: tuple[str, ...]
-    """Parameter names, in signature order (aliased fields included under their Python name)."""
+    """Parameter names, in signature order (the schema's property names)."""
     schema: dict[str, Any]
     context_param: str | None
     """The parameter that receives the request :class:`Context`, if any."""
@@ -52,7 +52,17 @@ class ArgumentSpec:
             instance = self.model.__pydantic_validator__.validate_python(arguments)
         except pydantic.ValidationError as exc:
             raise InvalidParams(format_validation_error(exc)) from None
-        return {name: getattr(instance, name) for name in self.names}
+        return {name: getattr(instance, _attr(i)) for i, name in enumerate(self.names)}
+
+    def field(self, name: str) -> FieldInfo:
+        """The pydantic field of parameter ``name`` (required-ness, description)."""
+        return self.model.model_fields[_attr(self.names.index(name))]
+
+
+def _attr(index: int) -> str:
+    """The model attribute of the ``index``-th parameter; the parameter's own name is the alias,
+    so names such as ``json``, ``schema`` or ``model_config`` never clash with pydantic's."""
+    return f"p{index}"
 
 
 def format_validation_error(exc: pydantic.ValidationError) -> str:
@@ -134,7 +144,7 @@ def build_arguments(
         if description and not _has_description(annotation):
             annotation = Annotated[annotation, Field(description=description)]
         default = ... if param.default is inspect.Parameter.empty else param.default
-        fields[param.name] = (annotation, default)
+        fields[_attr(len(names))] = (annotation, Field(default, alias=param.name))
         names.append(param.name)
     model_name = "".join(part.capitalize() for part in name.replace("-", "_").split("_")) or "Tool"
     try:

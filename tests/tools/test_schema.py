@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 from nbmcp import MCPServer, ToolDefinitionError
-from nbmcp.errors import DuplicateNameError
+from nbmcp.errors import DuplicateNameError, InvalidParams
 
 
 class Color(enum.Enum):
@@ -210,3 +210,14 @@ def test_explicit_input_schema_is_advertised_verbatim() -> None:
     assert server.tools["search"].args.schema == raw
     with pytest.raises(ToolDefinitionError, match="JSON object schema"):
         server.tool(name="other", input_schema={"type": "string"})(search)
+
+
+def test_parameter_names_never_clash_with_the_model() -> None:
+    def f(json: int, model_config: str = "a", p0: int = 0) -> dict[str, Any]:
+        return {"json": json, "model_config": model_config, "p0": p0}
+
+    spec = MCPServer("t").add_tool(f).args
+    assert list(spec.schema["properties"]) == ["json", "model_config", "p0"]
+    assert spec.validate({"json": 1, "p0": 2}) == {"json": 1, "model_config": "a", "p0": 2}
+    with pytest.raises(InvalidParams, match="p1: Extra inputs are not permitted"):
+        spec.validate({"json": 1, "p1": 5})
