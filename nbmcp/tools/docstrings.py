@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import docstring_parser
 
 __all__ = ["DocInfo", "parse_doc"]
+
+_SECTIONS = re.compile(
+    r"^\s*(Args|Arguments|Parameters|Params|Returns?|Yields?|Raises|Examples?|Notes?|Attributes|"
+    r"Keyword Args|Other Parameters)\s*:?\s*$|^\s*[-=]{3,}\s*$|:param\s|:returns?:|@param",
+    re.MULTILINE,
+)
 
 
 @dataclass
@@ -24,6 +31,8 @@ def parse_doc(fn: Any) -> DocInfo:
     doc = inspect.getdoc(fn)
     if not doc:
         return DocInfo()
+    if not _SECTIONS.search(doc):
+        return DocInfo(description=doc.strip())  # plain prose: nothing for the parser to split
     try:
         parsed = docstring_parser.parse(doc)
     except docstring_parser.ParseError:

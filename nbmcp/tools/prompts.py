@@ -77,10 +77,9 @@ class Prompt:
         self.args = build_arguments(fn, self.name, doc, Context, kind="prompt")
         self._arguments = []
         for arg in self.args.names:
-            field = self.args.field(arg)
-            entry: dict[str, Any] = {"name": arg, "required": field.is_required()}
-            if field.description:
-                entry["description"] = field.description
+            entry: dict[str, Any] = {"name": arg, "required": arg in self.args.required}
+            if arg in self.args.descriptions:
+                entry["description"] = self.args.descriptions[arg]
             self._arguments.append(entry)
 
     def definition(self, version: str) -> dict[str, Any]:

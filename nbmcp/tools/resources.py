@@ -82,9 +82,7 @@ class Resource:
         self.completions = completions or {}
         self.kind = kind_of(fn)
         self.args: ArgumentSpec = build_arguments(fn, self.name, doc, Context, kind="resource")
-        missing = [
-            n for n in self.args.names if n not in self.template.names and self.args.field(n).is_required()
-        ]
+        missing = [n for n in self.args.names if n not in self.template.names and n in self.args.required]
         if missing:
             raise ToolDefinitionError(
                 f"resource {uri!r}: parameter(s) {', '.join(missing)} are not in the URI; "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, get_args, get_origin
 
@@ -20,6 +21,7 @@ from pydantic_core import PydanticSerializationError
 
 from nbmcp.errors import InvalidParams, ToolDefinitionError
 from nbmcp.tools.docstrings import DocInfo
+from nbmcp.tools.fastargs import SimpleParam, compile_simple
 
 __all__ = ["ArgumentSpec", "OutputSpec", "build_arguments", "build_output", "format_validation_error"]
 
@@ -39,30 +41,46 @@ class _ArgsBase(BaseModel):
 class ArgumentSpec:
     """How to turn a client's ``arguments`` object into keyword arguments."""
 
-    model: type[BaseModel]
     names: tuple[str, ...]
     """Parameter names, in signature order (the schema's property names)."""
     schema: dict[str, Any]
     context_param: str | None
     """The parameter that receives the request :class:`Context`, if any."""
+    required: frozenset[str]
+    descriptions: dict[str, str]
+    _convert: Callable[[dict[str, Any]], dict[str, Any]]
+    """Validates and returns keyword arguments; raises ``pydantic.ValidationError``."""
+
+    def check(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Validated keyword arguments; raises ``pydantic.ValidationError`` (for callers that
+        report the structured errors themselves)."""
+        return self._convert(arguments)
 
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """Validated keyword arguments, or :class:`InvalidParams` with readable reasons."""
         try:
-            instance = self.model.__pydantic_validator__.validate_python(arguments)
+            return self._convert(arguments)
         except pydantic.ValidationError as exc:
             raise InvalidParams(format_validation_error(exc)) from None
-        return {name: getattr(instance, _attr(i)) for i, name in enumerate(self.names)}
-
-    def field(self, name: str) -> FieldInfo:
-        """The pydantic field of parameter ``name`` (required-ness, description)."""
-        return self.model.model_fields[_attr(self.names.index(name))]
 
 
 def _attr(index: int) -> str:
     """The model attribute of the ``index``-th parameter; the parameter's own name is the alias,
     so names such as ``json``, ``schema`` or ``model_config`` never clash with pydantic's."""
     return f"p{index}"
+
+
+def _model_converter(
+    model: type[BaseModel], names: tuple[str, ...]
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    validate = model.__pydantic_validator__.validate_python
+    attrs = tuple(zip(names, (_attr(i) for i in range(len(names))), strict=True))
+
+    def convert(arguments: dict[str, Any]) -> dict[str, Any]:
+        instance = validate(arguments)
+        return {name: getattr(instance, attr) for name, attr in attrs}
+
+    return convert
 
 
 def format_validation_error(exc: pydantic.ValidationError) -> str:
@@ -118,8 +136,7 @@ def build_arguments(
     """
     what = f"{kind} {name!r}"
     sig = _signature(fn, what)
-    fields: dict[str, Any] = {}
-    names: list[str] = []
+    params: list[SimpleParam] = []
     context_param = None
     for param in sig.parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
@@ -140,12 +157,29 @@ def build_arguments(
                 f"{what}: parameter {param.name!r} starts with '_', which JSON Schema "
                 "clients treat as private; rename it"
             )
-        description = doc.params.get(param.name)
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        params.append((param.name, annotation, default, doc.params.get(param.name)))
+    names = tuple(p[0] for p in params)
+    required = frozenset(p[0] for p in params if p[2] is ...)
+    simple = compile_simple(params)
+    if simple is not None:
+        validator, schema = simple
+        descriptions = {p[0]: p[3] for p in params if p[3]}
+        return ArgumentSpec(names, schema, context_param, required, descriptions, validator.validate_python)
+    model, schema = _compile_model(params, name, what)
+    descriptions = {
+        n: d for n, d in ((n, s.get("description")) for n, s in schema["properties"].items()) if d
+    }
+    return ArgumentSpec(names, schema, context_param, required, descriptions, _model_converter(model, names))
+
+
+def _compile_model(params: list[SimpleParam], name: str, what: str) -> tuple[type[BaseModel], dict[str, Any]]:
+    """The full pydantic path: any annotation pydantic supports."""
+    fields: dict[str, Any] = {}
+    for index, (param_name, annotation, default, description) in enumerate(params):
         if description and not _has_description(annotation):
             annotation = Annotated[annotation, Field(description=description)]
-        default = ... if param.default is inspect.Parameter.empty else param.default
-        fields[_attr(len(names))] = (annotation, Field(default, alias=param.name))
-        names.append(param.name)
+        fields[_attr(index)] = (annotation, Field(default, alias=param_name))
     model_name = "".join(part.capitalize() for part in name.replace("-", "_").split("_")) or "Tool"
     try:
         model = pydantic.create_model(f"{model_name}Arguments", __base__=_ArgsBase, **fields)
@@ -157,7 +191,7 @@ def build_arguments(
         raise ToolDefinitionError(f"{what}: unsupported parameter type: {first}") from exc
     schema = _strip_titles(schema)
     schema.setdefault("properties", {})
-    return ArgumentSpec(model=model, names=tuple(names), schema=schema, context_param=context_param)
+    return model, schema
 
 
 @dataclass

@@ -80,7 +80,7 @@ class Tool:
         name: str,
         description: str | None,
         args: ArgumentSpec,
-        output: OutputSpec,
+        output: OutputSpec | None = None,
         *,
         title: str | None = None,
         annotations: dict[str, Any] | None = None,
@@ -92,7 +92,7 @@ class Tool:
         self.name = name
         self.description = description
         self.args = args
-        self.output = output
+        self._output = output
         self.title = title
         self.annotations = annotations or {}
         self.meta = meta
@@ -100,8 +100,16 @@ class Tool:
         self.executor = executor
         self.kind = kind_of(fn)
         if self.kind in (Kind.GENERATOR, Kind.ASYNC_GENERATOR):
-            self.output = OutputSpec()
+            self._output = OutputSpec()
         self._definitions: dict[str, dict[str, Any]] = {}
+
+    @property
+    def output(self) -> OutputSpec:
+        """How results become ``structuredContent``; derived from the return annotation on
+        first use (it never fails registration: an annotation with no JSON shape has none)."""
+        if self._output is None:
+            self._output = build_output(self.fn, self.name)
+        return self._output
 
     @classmethod
     def from_function(
@@ -138,7 +146,6 @@ class Tool:
             if not isinstance(input_schema, dict) or input_schema.get("type") != "object":
                 raise ToolDefinitionError(f"tool {tool_name!r}: input_schema must be a JSON object schema")
             args.schema = dict(input_schema)
-        output = build_output(fn, tool_name)
         hints = {
             "readOnlyHint": read_only,
             "destructiveHint": destructive,
@@ -151,7 +158,6 @@ class Tool:
             tool_name,
             description if description is not None else doc.description,
             args,
-            output,
             title=title,
             annotations=annotations,
             meta=meta,

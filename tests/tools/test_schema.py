@@ -221,3 +221,56 @@ def test_parameter_names_never_clash_with_the_model() -> None:
     assert spec.validate({"json": 1, "p0": 2}) == {"json": 1, "model_config": "a", "p0": 2}
     with pytest.raises(InvalidParams, match="p1: Extra inputs are not permitted"):
         spec.validate({"json": 1, "p1": 5})
+
+
+def _pydantic_path(fn: Any) -> dict[str, Any]:
+    """The schema the full pydantic compiler gives (the simple-signature shortcut bypassed)."""
+    from nbmcp.tools import schema as schema_module
+    from nbmcp.tools.docstrings import parse_doc
+
+    original = schema_module.compile_simple
+    schema_module.compile_simple = lambda params: None  # type: ignore[assignment]
+    try:
+        return schema_module.build_arguments(fn, fn.__name__, parse_doc(fn)).schema
+    finally:
+        schema_module.compile_simple = original
+
+
+def test_the_simple_signature_shortcut_matches_pydantic() -> None:
+    def plain(
+        i: int,
+        s: str,
+        f: float = 1.5,
+        b: bool = False,
+        lit: Literal["x", "y"] = "x",
+        nums: list[int] | None = None,
+        table: dict[str, float] | None = None,
+        anything: Any = None,
+        tags: list[str] = [],  # noqa: B006 - a mutable default takes the pydantic path
+    ) -> None:
+        """Plain.
+
+        Args:
+            i: An integer.
+            lit: A choice.
+        """
+
+    def simple(i: int, s: str = "a", maybe: Optional[int] = None, n: Literal[1, 2] = 1) -> None:  # noqa: UP045
+        """Simple."""
+
+    for fn in (plain, simple):
+        assert _schema(fn) == _pydantic_path(fn)
+
+
+def test_the_simple_signature_shortcut_validates_like_pydantic() -> None:
+    def simple(i: int, flag: bool = False, names: list[str] | None = None) -> None:
+        """Simple."""
+
+    spec = MCPServer("t").add_tool(simple).args
+    assert spec.validate({"i": "5", "flag": "true"}) == {"i": 5, "flag": True, "names": None}
+    with pytest.raises(InvalidParams) as info:
+        spec.validate({"names": [1], "extra": 0})
+    assert info.value.message == (
+        "Invalid arguments: i: Field required; names.0: Input should be a valid string; "
+        "extra: Extra inputs are not permitted"
+    )
