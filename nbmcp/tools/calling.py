@@ -8,6 +8,7 @@ reported while the call is still open.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import enum
 import functools
 import inspect
@@ -48,6 +49,18 @@ def kind_of(fn: Callable[..., Any]) -> Kind:
 OnChunk = Callable[[int, Any], Awaitable[None]]
 
 
+def _in_context(context: contextvars.Context, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run ``fn`` in the caller's context (a worker thread does not inherit it by itself).
+
+    ``SystemExit`` and ``KeyboardInterrupt`` become a ``RuntimeError``: re-raised on the
+    server loop they would stop the server instead of failing one call.
+    """
+    try:
+        return context.run(fn, *args)
+    except (SystemExit, KeyboardInterrupt) as exc:
+        raise RuntimeError(f"the tool raised {type(exc).__name__}") from exc
+
+
 async def call_function(
     fn: Callable[..., Any],
     kind: Kind,
@@ -64,8 +77,9 @@ async def call_function(
     loop = asyncio.get_running_loop()
     if kind is Kind.ASYNC:
         return await fn(**kwargs)
+    context = contextvars.copy_context()
     if kind is Kind.SYNC:
-        value = await loop.run_in_executor(executor, functools.partial(fn, **kwargs))
+        value = await loop.run_in_executor(executor, _in_context, context, functools.partial(fn, **kwargs))
         if inspect.isawaitable(value):
             value = await value
         return value
@@ -76,10 +90,10 @@ async def call_function(
             if on_chunk is not None:
                 await on_chunk(len(chunks), chunk)
         return chunks
-    gen = await loop.run_in_executor(executor, functools.partial(fn, **kwargs))
+    gen = await loop.run_in_executor(executor, _in_context, context, functools.partial(fn, **kwargs))
     try:
         while True:
-            chunk = await loop.run_in_executor(executor, next, gen, _DONE)
+            chunk = await loop.run_in_executor(executor, _in_context, context, next, gen, _DONE)
             if chunk is _DONE:
                 return chunks
             chunks.append(chunk)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbmcp.errors import DuplicateNameError, InvalidParams, ResourceNotFound
 from nbmcp.monitor import CallEvent, Monitor
-from nbmcp.tools.output import capture
+from nbmcp.monitor.output import capture
 from nbmcp.tools.prompts import Prompt
 from nbmcp.tools.resources import Resource
 from nbmcp.tools.tool import Tool
