@@ -11,6 +11,7 @@ import httpx
 
 from nbmcp import Context, MCPServer
 from tests.http.sse_client import events
+from tests.peers.oracle import validate_answer, validate_server_message
 
 ACCEPT_BOTH = {"Accept": "application/json, text/event-stream"}
 
@@ -53,6 +54,7 @@ def _initialize(client: httpx.Client, url: str) -> dict[str, str]:
     }
     answer = client.post(url, json=body, headers=ACCEPT_BOTH)
     assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+    validate_answer("initialize", answer.json(), "2025-11-25", request_id=0, expect="result")
     headers = {"Mcp-Session-Id": answer.headers["mcp-session-id"], "MCP-Protocol-Version": "2025-11-25"}
     note = client.post(url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers)
     assert note.status_code == 202 and note.content == b""
@@ -81,6 +83,9 @@ def test_progress_and_logs_stream_before_the_answer(serve: Callable[..., str]) -
             assert r.headers["content-type"] == "text/event-stream"
             got = list(events(r))
     assert got[0]["data"] is None and got[0]["retry"] and got[0]["id"], "priming event first"
+    for event in got[1:-1]:
+        validate_server_message(event["data"], "2025-11-25")
+    validate_answer("tools/call", got[-1]["data"], "2025-11-25", request_id=1, expect="result")
     methods = [e["data"].get("method", "answer") for e in got[1:]]
     assert methods == ["notifications/progress", "notifications/message"] * 2 + ["answer"]
     assert got[1]["data"]["params"] == {"progressToken": 7, "progress": 1, "total": 2, "message": "step 1"}
@@ -92,6 +97,7 @@ def test_json_when_the_call_cannot_stream(serve: Callable[..., str]) -> None:
     url = serve(_server())
     answer = httpx.post(url, json=_call("plain", {"x": 4}), headers=ACCEPT_BOTH, timeout=10)
     assert answer.headers["content-type"] == "application/json"
+    validate_answer("tools/call", answer.json(), "2025-11-25", request_id=1, expect="result")
     assert answer.json()["result"]["structuredContent"] == {"result": 8}
 
 
@@ -117,7 +123,7 @@ def test_a_dropped_stream_resumes_with_last_event_id(serve: Callable[..., str]) 
         with client.stream("GET", url, headers=resume) as r:
             assert r.status_code == 200
             rest = list(events(r))
-    assert rest[-1]["data"]["id"] == 3
+    validate_answer("tools/call", rest[-1]["data"], "2025-11-25", request_id=3, expect="result")
     assert rest[-1]["data"]["result"]["content"][0]["text"] == "answered after reconnect"
 
 
@@ -154,6 +160,7 @@ def test_standalone_stream_carries_list_changed(serve: Callable[..., str]) -> No
         server.remove_tool("plain")
         listener.join(5)
     assert received == [{"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}]
+    validate_server_message(received[0], "2025-11-25")
 
 
 def test_delete_ends_the_session(serve: Callable[..., str]) -> None:
@@ -182,6 +189,7 @@ def test_stateless_mode_issues_no_session(serve: Callable[..., str]) -> None:
     }
     answer = httpx.post(url, json=body, headers=ACCEPT_BOTH, timeout=10)
     assert answer.status_code == 200 and "mcp-session-id" not in answer.headers
+    validate_answer("initialize", answer.json(), "2025-06-18", request_id=0, expect="result")
     assert answer.json()["result"]["protocolVersion"] == "2025-06-18"
     assert httpx.get(url, headers={"Accept": "text/event-stream"}, timeout=10).status_code == 405
     assert httpx.post(url, json=_call("plain", {"x": 2}), timeout=10).json()["result"][
