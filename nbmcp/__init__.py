@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         ToolDefinitionError,
         ToolError,
     )
+    from nbmcp.notebook import current_server
     from nbmcp.server import MCPServer
     from nbmcp.tools import Context, audio, image, resource, resource_link, text
     from nbmcp.tools.prompts import assistant, user
@@ -37,6 +38,7 @@ __all__ = [
     "__version__",
     "assistant",
     "audio",
+    "current_server",
     "image",
     "resource",
     "resource_link",
@@ -46,6 +48,7 @@ __all__ = [
 
 _LAZY = {
     "MCPServer": "nbmcp.server",
+    "current_server": "nbmcp.notebook",
     "Context": "nbmcp.tools",
     "text": "nbmcp.tools",
     "image": "nbmcp.tools",

@@ -1,11 +1,13 @@
-"""The ``nbmcp`` command: ``nbmcp serve TARGET`` and ``nbmcp --version``.
+"""The ``nbmcp`` command: ``nbmcp serve TARGET``, ``nbmcp schema TARGET`` and ``nbmcp --version``.
 
-TARGET is ``file.py`` (its one module-level :class:`MCPServer`) or ``file.py:attr``.
+TARGET is ``notebook.ipynb`` (its cells run, then its tools are served), ``file.py`` (its one
+module-level :class:`MCPServer`) or ``file.py:attr``.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import os
 import sys
@@ -21,6 +23,9 @@ __all__ = ["load_target", "main"]
 def load_target(target: str) -> Any:
     """Import ``file.py[:attr]`` and return its :class:`MCPServer`.
 
+    A ``notebook.ipynb`` has its code cells run in this process's IPython shell (magics
+    included); its server is the one its ``%%mcp_tool`` cells registered on.
+
     Raises:
         TargetError: no such file, no server in it, or more than one without ``:attr``.
     """
@@ -31,7 +36,7 @@ def load_target(target: str) -> Any:
     if not path.is_file():
         raise TargetError(f"no such file: {path_text}")
     if path.suffix == ".ipynb":
-        raise TargetError("serving notebooks is not there yet: give a .py file (notebook support comes next)")
+        return _notebook_module().load_notebook(path)
     module_name = f"nbmcp_target_{path.stem}".replace("-", "_")
     spec = importlib.util.spec_from_file_location(module_name, path.resolve())
     if spec is None or spec.loader is None:
@@ -59,8 +64,15 @@ def load_target(target: str) -> Any:
     return next(iter(found.values()))
 
 
-def _serve(args: argparse.Namespace) -> int:
-    server = load_target(args.target)
+def _notebook_module() -> Any:
+    try:
+        from nbmcp.notebook import serve
+    except ImportError as exc:  # IPython missing
+        raise TargetError(f"serving a notebook needs IPython ({exc}): pip install 'nbmcp[notebook]'") from exc
+    return serve
+
+
+def _configure(server: Any, args: argparse.Namespace) -> None:
     server.config.stateless = server.config.stateless or args.stateless
     if args.api_key:
         server.config.api_key = args.api_key
@@ -70,20 +82,91 @@ def _serve(args: argparse.Namespace) -> int:
     if args.allow_host:
         server.config.allowed_hosts = [*server.config.allowed_hosts, *args.allow_host]
 
-    def announce(url: str) -> None:
-        tools = len(server.tools)
-        auth = " (needs X-API-Key)" if server.config.api_key else ""
-        print(
-            f"nbmcp: serving {server.name!r} with {tools} tool{'s' * (tools != 1)} at {url}{auth}", flush=True
-        )
-        print(
-            f"  connect: claude mcp add --transport http {server.name} {url}   |   "
-            f"npx @modelcontextprotocol/inspector --cli {url} --method tools/list   |   Ctrl-C stops",
-            flush=True,
-        )
 
-    server.run(args.host, args.port, announce=announce)
+def _announce(server: Any, url: str) -> None:
+    _tune_gc()  # serving, with the target loaded: what is alive now stays alive
+    tools = len(server.tools)
+    auth = " (needs X-API-Key)" if server.config.api_key else ""
+    print(f"nbmcp: serving {server.name!r} with {tools} tool{'s' * (tools != 1)} at {url}{auth}", flush=True)
+    print(
+        f"  connect: claude mcp add --transport http {server.name} {url}   |   "
+        f"npx @modelcontextprotocol/inspector --cli {url} --method tools/list   |   Ctrl-C stops",
+        flush=True,
+    )
+    base = url.removesuffix("/mcp")
+    print(f"  ChatGPT Actions: POST {base}/tools/NAME, schema at {base}/openapi.json", flush=True)
+
+
+def _tune_gc() -> None:
+    """Keep garbage-collection pauses out of request latency (this process only serves).
+
+    Objects alive after loading (modules, tools, compiled validators) are moved out of the
+    collector's reach, and young collections run less often: full collections then scan
+    what requests allocate, not the whole heap, so the p99 stays in single milliseconds.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if Path(args.target).suffix == ".ipynb":
+        # The cells run first (``%mcp start`` in them serves on --host/--port at once).
+        if not Path(args.target).is_file():
+            raise TargetError(f"no such file: {args.target}")
+        _notebook_module().serve_notebook(
+            args.target, args.host, args.port, configure=lambda s: _configure(s, args), announce=_announce
+        )
+    else:
+        server = load_target(args.target)
+        _configure(server, args)
+        server.run(args.host, args.port, announce=lambda url: _announce(server, url))
     print("nbmcp: stopped", flush=True)
+    return 0
+
+
+def _check_file(path: str) -> int:
+    """``nbmcp schema openapi.json``: check a schema written elsewhere (by hand, say)."""
+    from nbmcp.openapi import check_schema
+    from nbmcp.openapi.output import load_document
+
+    findings = check_schema(load_document(path))
+    for finding in findings:
+        print(finding)
+    errors = sum(f.severity == "error" for f in findings)
+    warnings = sum(f.severity == "warning" for f in findings)
+    verdict = "ChatGPT will not accept it as it is" if errors else "ChatGPT accepts it"
+    print(f"nbmcp schema: {path}: {errors} error(s), {warnings} warning(s): {verdict}")
+    return 1 if errors else 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    if Path(args.target).suffix.lower() in (".json", ".yaml", ".yml"):
+        return _check_file(args.target)
+    server = load_target(args.target)
+    report = server.action_schema(args.url, openapi=args.openapi, envelope=args.envelope, auth=args.auth)
+    text = report.text(args.format)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    for finding in report.findings:
+        print(f"nbmcp schema: {finding}", file=sys.stderr)
+    errors, warnings = len(report.errors), len(report.warnings)
+    where = f" (written to {args.output})" if args.output else ""
+    if errors:
+        print(
+            f"nbmcp schema: {errors} error(s), {warnings} warning(s): ChatGPT will not accept this schema "
+            f"as it is{where}",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        f"nbmcp schema: {report.operations} operation(s), {warnings} warning(s){where}; paste it into "
+        "ChatGPT (Configure > Actions > Create new action > Schema)",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -91,9 +174,14 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nbmcp", description="Serve Python functions as MCP tools.")
     parser.add_argument("--version", action="version", version=f"nbmcp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    serve = sub.add_parser("serve", help="serve the MCPServer in a Python file over Streamable HTTP")
+    serve = sub.add_parser(
+        "serve", help="serve a notebook's tools, or the MCPServer in a Python file, over Streamable HTTP"
+    )
     serve.add_argument(
-        "target", metavar="TARGET", help="file.py (its module-level MCPServer) or file.py:attr"
+        "target",
+        metavar="TARGET",
+        help="notebook.ipynb (its cells run first, then its tools are served), "
+        "file.py (its module-level MCPServer) or file.py:attr",
     )
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
@@ -109,9 +197,41 @@ def _parser() -> argparse.ArgumentParser:
         help="also accept this Host header (repeatable; '*' accepts any)",
     )
     serve.set_defaults(func=_serve)
-    schema = sub.add_parser("schema", help="print the ChatGPT Action schema (not there yet)")
-    schema.add_argument("target", nargs="?")
-    schema.set_defaults(func=lambda _a: _not_yet("schema"))
+    schema = sub.add_parser(
+        "schema",
+        help="print the ChatGPT Action schema (OpenAPI) of the server in a Python file, checked",
+        description="Print the ChatGPT Action schema (OpenAPI) of a server to stdout and the checker's "
+        "findings to stderr, or check an existing schema file; exit 1 if it breaks a ChatGPT limit.",
+    )
+    schema.add_argument(
+        "target",
+        metavar="TARGET",
+        help="file.py[:attr] or notebook.ipynb to generate from, or an existing openapi.json/.yaml to check",
+    )
+    schema.add_argument(
+        "--url",
+        default=None,
+        help="the server's public https URL for `servers` (default: its public URL, else the local one)",
+    )
+    schema.add_argument(
+        "--format", choices=("json", "yaml"), default="json", help="output format (default json)"
+    )
+    schema.add_argument(
+        "--envelope",
+        action="store_true",
+        help="one callMCPTool operation posting JSON-RPC to /mcp (for more than 30 tools)",
+    )
+    schema.add_argument(
+        "--openapi", default="3.1.0", metavar="VERSION", help="OpenAPI version: 3.1 (default) or 3.0"
+    )
+    schema.add_argument(
+        "--auth",
+        choices=("none", "header", "bearer", "oauth"),
+        default=None,
+        help="security scheme to describe (default: X-API-Key header if the server needs a key)",
+    )
+    schema.add_argument("-o", "--output", metavar="FILE", default=None, help="write the schema to FILE")
+    schema.set_defaults(func=_schema)
     return parser
 
 

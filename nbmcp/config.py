@@ -32,6 +32,8 @@ class ServerConfig:
         json_response: Answer requests with JSON even when the client accepts SSE and the
             call would stream (progress and logs are then dropped).
         mask_error_details: Hide a tool's exception text from clients (it is still logged).
+        public_url: The server's public base URL (``https://...``), set by a tunnel when the
+            server is published; the ChatGPT Action schema names it in ``servers``.
     """
 
     host: str = "127.0.0.1"
@@ -44,6 +46,7 @@ class ServerConfig:
     tool_timeout: float = 60.0
     json_response: bool = False
     mask_error_details: bool = False
+    public_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.api_key is None:

@@ -13,15 +13,19 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from types import MappingProxyType
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from nbmcp.config import ServerConfig
 from nbmcp.errors import ServerStateError
 from nbmcp.http.mcp_endpoint import McpEndpoint
 from nbmcp.monitor import Monitor
+from nbmcp.openapi import ActionSchemas
 from nbmcp.protocol import Engine, ServerInfo, Sessions
 from nbmcp.tools import Prompt, Registry, Resource, Tool
 from nbmcp.tools.resources import Completions
+
+if TYPE_CHECKING:
+    from nbmcp.openapi import SchemaReport
 
 __all__ = ["MCPServer", "ServerState"]
 
@@ -106,6 +110,8 @@ class MCPServer:
         self.engine = Engine(self.registry, self.info, Sessions(session_ttl))
         self.registry.on_change(self._announce)
         self.endpoint = McpEndpoint(self.engine, self.config)
+        self.schemas = ActionSchemas(self.registry, self.info, self.config)
+        """The ChatGPT Action schema, kept current as tools change (``/openapi.json``)."""
         self.state = ServerState.NEW
         self._app: Any = None
         self._background: Any = None
@@ -259,7 +265,11 @@ class MCPServer:
         if self._app is None:
             from nbmcp.http.app import build_app
 
-            self._app = build_app(self.endpoint, self.config, {"name": self.name, "counts": self._counts})
+            self._app = build_app(
+                self.endpoint,
+                self.config,
+                {"name": self.name, "counts": self._counts, "schemas": self.schemas},
+            )
         return self._app
 
     def _counts(self) -> dict[str, int]:
@@ -269,6 +279,53 @@ class MCPServer:
             "prompts": len(self.registry.prompts),
             "sessions": len(self.engine.sessions),
         }
+
+    @property
+    def public_url(self) -> str | None:
+        """The public base URL (``https://...``) clients reach this server on, if published.
+
+        A tunnel sets it; the ChatGPT Action schema names it in ``servers``. Setting it also
+        lets requests with that Host in (the DNS-rebinding guard).
+        """
+        return self.config.public_url
+
+    @public_url.setter
+    def public_url(self, value: str | None) -> None:
+        from urllib.parse import urlsplit
+
+        if value:
+            host = (urlsplit(value).hostname or "").lower()
+            allowed = self.config.allowed_hosts
+            if host and "*" not in allowed and host not in allowed:
+                allowed.append(host)
+        self.config.public_url = value or None
+
+    def action_schema(
+        self,
+        url: str | None = None,
+        *,
+        openapi: str = "3.1.0",
+        envelope: bool = False,
+        auth: str | None = None,
+    ) -> SchemaReport:
+        """The ChatGPT Action schema of this server, checked: ``report.document``, ``report.findings``.
+
+        Args:
+            url: The server URL to name in ``servers``; default: :attr:`public_url`, else the
+                local URL (``http://127.0.0.1:PORT``, the port of :meth:`start` or 8000).
+            openapi: ``"3.1.0"`` (default) or ``"3.0"``.
+            envelope: One ``callMCPTool`` operation posting JSON-RPC to ``/mcp`` (for more
+                than 30 tools).
+            auth: ``"header"`` (``X-API-Key``), ``"bearer"``, ``"oauth"`` or ``"none"``;
+                default: what the server requires.
+
+        Raises:
+            SchemaError: an unknown version or auth style, or a bad URL.
+        """
+        host = self.config.host
+        shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else (f"[{host}]" if ":" in host else host)
+        local = self.url or f"http://{shown}:{self.config.port or 8000}"
+        return self.schemas.report(url=url, local_url=local, openapi=openapi, envelope=envelope, auth=auth)
 
     @property
     def url(self) -> str | None:

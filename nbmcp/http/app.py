@@ -37,15 +37,18 @@ class GuardMiddleware:
 
 
 class FastLane:
-    """Sends ``/mcp`` straight to the endpoint and everything else to the full app."""
+    """Sends ``/mcp`` and ``/tools/`` straight to their handlers and everything else to the full app."""
 
     def __init__(self, endpoint: McpEndpoint, app: ASGIApp) -> None:
         self.endpoint = endpoint
         self.app = app
+        self.rest: ASGIApp | None = getattr(getattr(app, "state", None), "rest", None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in ("/mcp", "/mcp/"):
             await self.endpoint(scope, receive, send)
+        elif self.rest is not None and scope["type"] == "http" and scope["path"].startswith("/tools/"):
+            await self.rest(scope, receive, send)  # guards itself, like the endpoint
         else:
             await self.app(scope, receive, send)
 
@@ -56,7 +59,8 @@ def build_app(endpoint: McpEndpoint, config: ServerConfig, info: dict[str, Any])
     Args:
         endpoint: The ``/mcp`` handler.
         config: Guards and keys.
-        info: Called-on-demand facts for ``/health`` (``{"name": ..., "tools": callable}``).
+        info: Called-on-demand facts for ``/health`` (``{"name": ..., "tools": callable}``),
+            and the server's ``"schemas"`` (:class:`~nbmcp.openapi.ActionSchemas`).
     """
     from fastapi import FastAPI
     from starlette.routing import Route
@@ -69,5 +73,8 @@ def build_app(endpoint: McpEndpoint, config: ServerConfig, info: dict[str, Any])
         counts = info.get("counts")
         return {"status": "ok", "name": info.get("name"), **(counts() if callable(counts) else {})}
 
+    from nbmcp.http.rest import mount_rest
+
+    mount_rest(app, endpoint, config, info)  # /tools/{name}, /openapi.json, /docs
     app.add_middleware(GuardMiddleware, config=config)
     return app

@@ -1,9 +1,10 @@
-"""What a tool prints while it runs, kept apart per call.
+"""What a tool prints while it runs, kept apart per call (it ends in ``CallEvent.output``).
 
-:meth:`Registry.call_tool` opens a :func:`capture` around each call; the call's context
-(copied into worker threads by :mod:`nbmcp.tools.calling`) then carries a buffer that a
+:meth:`nbmcp.tools.Registry.call_tool` opens a :func:`capture` around each call; the call's
+context (copied into worker threads by :mod:`nbmcp.tools.calling`) then carries a buffer that a
 routing stream (installed as ``sys.stdout``/``sys.stderr`` by the notebook extension) writes
-to instead of the shared console. Nothing here replaces any stream itself.
+to instead of the shared console. Nothing here replaces any stream itself, and importing it
+costs nothing (the notebook extension imports it when it loads).
 """
 
 from __future__ import annotations

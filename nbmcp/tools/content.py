@@ -9,8 +9,10 @@ block, images (bytes, PIL, matplotlib) become image blocks.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import mimetypes
+import sys
 from typing import Any
 
 import orjson
@@ -168,13 +170,33 @@ def _is_image_object(value: Any) -> bool:
     module = _module_of(value)
     if module.startswith("PIL."):
         return hasattr(value, "save")
-    return module.startswith("matplotlib.") and hasattr(value, "savefig")
+    return _figure_of(value) is not None
+
+
+def _figure_of(value: Any) -> Any:
+    """The matplotlib figure of a figure, axes or artist (``df.plot()`` returns axes); else ``None``."""
+    if not _module_of(value).startswith("matplotlib."):
+        return None
+    if hasattr(value, "savefig"):
+        return value
+    figure = getattr(value, "figure", None)
+    return figure if hasattr(figure, "savefig") else None
+
+
+def _release(figure: Any) -> None:
+    """Close a pyplot-managed figure once rendered: pyplot would keep every call's figure alive,
+    and a notebook's inline backend would show it under whatever cell runs next."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None and getattr(getattr(figure, "canvas", None), "manager", None) is not None:
+        pyplot.close(figure)
 
 
 def _render_image(value: Any) -> tuple[bytes, str]:
     buffer = io.BytesIO()
-    if _module_of(value).startswith("matplotlib."):
-        value.savefig(buffer, format="png", bbox_inches="tight")
+    figure = _figure_of(value)
+    if figure is not None:
+        figure.savefig(buffer, format="png", bbox_inches="tight")
+        _release(figure)
     elif hasattr(value, "save"):
         value.save(buffer, format="PNG")
     else:
@@ -188,13 +210,31 @@ def _fallback(value: Any) -> Any:
     if module.startswith("numpy"):
         return value.tolist() if hasattr(value, "tolist") else value.item()
     if module.startswith("pandas"):
-        if hasattr(value, "to_dict") and hasattr(value, "columns"):
+        if hasattr(value, "columns") and hasattr(value, "to_json"):  # DataFrame: one object a row
+            if not _plain_index(value):
+                with contextlib.suppress(ValueError):  # a column already has the index's name
+                    value = value.reset_index()
             return orjson.loads(value.to_json(orient="records", date_format="iso"))
-        if hasattr(value, "to_list"):
-            return orjson.loads(value.to_json(orient="values", date_format="iso"))
+        if hasattr(value, "index") and hasattr(value, "to_json"):  # Series: a list, or index -> value
+            orient = "values" if _plain_index(value) else "index"
+            return orjson.loads(value.to_json(orient=orient, date_format="iso"))
+        if hasattr(value, "tolist"):  # Index, arrays
+            return value.tolist()
         if hasattr(value, "isoformat"):
             return value.isoformat()
     return repr(value)
+
+
+def _plain_index(value: Any) -> bool:
+    """Whether a pandas object's index is just 0..n-1 (then it carries no information)."""
+    index = value.index
+    return (
+        type(index).__name__ == "RangeIndex" and index.name is None and index.start == 0 and index.step == 1
+    )
+
+
+def _is_pandas_table(value: Any) -> bool:
+    return _module_of(value).startswith("pandas") and hasattr(value, "to_string") and hasattr(value, "index")
 
 
 def jsonable(value: Any) -> Any:
@@ -237,8 +277,12 @@ def to_content(value: Any) -> tuple[list[Content], Any]:
         return [_as_block(value)], None
     if isinstance(value, (list, tuple)) and value and any(_is_content_like(v) for v in value):
         return [_as_block(v) for v in value], None
-    if _module_of(value).startswith("pandas") and hasattr(value, "to_string") and hasattr(value, "columns"):
+    if _is_pandas_table(value):  # rows as data, and the table as a person reads it
         data = jsonable(value)
         return [text(value.to_string(max_rows=200))], data
     data = jsonable(value)
+    if isinstance(data, str) and not isinstance(value, str) and data == repr(value):
+        kind = type(value).__qualname__
+        note = f"[nbmcp: a {kind} has no JSON form, so this is its repr(); return JSON-like data instead]"
+        return [text(f"{data}\n\n{note}")], None
     return [text(orjson.dumps(data).decode())], data

@@ -44,7 +44,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def nbmcp_serve(target: str, *args: str, port: int | None = None, env: dict[str, str] | None = None) -> Iterator[str]:
+def nbmcp_serve(
+    target: str, *args: str, port: int | None = None, env: dict[str, str] | None = None
+) -> Iterator[str]:
     """Run ``nbmcp serve TARGET`` as a real process; yields its /mcp URL once /health answers."""
     port = port or free_port()
     cmd = [sys.executable, "-m", "nbmcp.cli", "serve", target, "--port", str(port), *args]

@@ -64,7 +64,9 @@ def test_initialize_answers_the_clients_version(version: str) -> None:
     assert result["protocolVersion"] == version == session.version
     assert result["serverInfo"] == {"name": "test", "version": "1.2.3"}
     assert result["instructions"] == "Be kind."
-    expected = {"tools", "resources", "prompts", "logging"} | ({"completions"} if version >= "2025-03-26" else set())
+    expected = {"tools", "resources", "prompts", "logging"} | (
+        {"completions"} if version >= "2025-03-26" else set()
+    )
     assert set(result["capabilities"]) == expected
     assert session.client_info == {"name": "c", "version": "1"}
 

@@ -1,0 +1,244 @@
+"""What each ``%mcp`` subcommand does, on the kernel's one server.
+
+Each ``cmd_*`` takes the magics object (for its settings) and the parsed arguments; a
+mistake raises a one-line :class:`UsageError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import gc
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+
+from nbmcp.errors import PortInUseError, ServerStartError
+from nbmcp.notebook.capture import SERVER_LOG
+from nbmcp.notebook.display import CallResult, Status, Table, connection_lines, tool_rows
+from nbmcp.notebook.kernel import main_thread_executor
+from nbmcp.notebook.parsing import RESERVED, call_arguments
+from nbmcp.notebook.toolcell import MAIN_THREAD_ATTR
+
+if TYPE_CHECKING:
+    from nbmcp.notebook.magics import NbmcpMagics
+    from nbmcp.server import MCPServer
+
+__all__ = [
+    "apply_timeout",
+    "cmd_call",
+    "cmd_remove",
+    "cmd_start",
+    "cmd_status",
+    "cmd_stop",
+    "cmd_tools",
+    "reserved",
+    "status",
+]
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+_HOPS = 20
+"""How many ports after the default one ``%mcp start`` tries when the default is taken."""
+
+
+def apply_timeout(server: MCPServer, seconds: float) -> None:
+    """Set the per-call timeout (``0`` or less: none)."""
+    server.registry.tool_timeout = seconds if seconds > 0 else None
+    server.config.tool_timeout = max(seconds, 0.0)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+def _start_on(server: MCPServer, host: str, port: int, hop: bool) -> tuple[str, str]:
+    try:
+        return server.start(host, port), ""
+    except PortInUseError as exc:
+        if not hop or port == 0:
+            raise UsageError(f"%mcp start: {exc} (`%mcp start --port 0` picks a free one)") from None
+    except ServerStartError as exc:
+        raise UsageError(f"%mcp start: {exc}") from None
+    for candidate in [*range(port + 1, port + 1 + _HOPS), 0]:
+        try:
+            url = server.start(host, candidate)
+        except PortInUseError:
+            continue
+        except ServerStartError as exc:
+            raise UsageError(f"%mcp start: {exc}") from None
+        return url, f"  (port {port} is taken, so this server took {server.port})"
+    raise UsageError(f"%mcp start: no free port near {port}")  # pragma: no cover - port 0 never fails so
+
+
+def cmd_start(magics: NbmcpMagics, args: Any) -> None:
+    """``%mcp start [--host H] [--port P] [--api-key K]``."""
+    server = magics.server
+    key = args.api_key if args.api_key is not None else magics.api_key
+    if key is not None:
+        server.config.api_key = key or None  # read per request: takes effect at once
+    if magics.serving:
+        given = [flag for flag, value in (("--host", args.host), ("--port", args.port)) if value is not None]
+        note = f" ({' and '.join(given)} ignored: the nbmcp serve command line sets them)" if given else ""
+        print(f"nbmcp: serving at {server.start()}{note}")
+        return
+    host = args.host or magics.host
+    explicit = args.port is not None or magics.port_chosen
+    port = args.port if args.port is not None else magics.port
+    if server.url is not None:
+        moving = host != server.config.host or (explicit and port not in (0, server.port))
+        if not moving:
+            tools = _count(len(server.tools), "tool")
+            print(f"nbmcp: already serving {server.name!r} ({tools}) at {server.url}")
+            return
+        server.stop()
+    url, hopped = _start_on(server, host, port, hop=not explicit)
+    if magics.freeze_gc:
+        gc.freeze()  # O(1); see NbmcpMagics.freeze_gc
+    lines = [f"nbmcp: serving {server.name!r} ({_count(len(server.tools), 'tool')}) at {url}"]
+    if hopped:
+        lines.append(hopped)
+    if server.config.api_key:
+        lines.append("  clients must send the key: X-API-Key: <key> or Authorization: Bearer <key>")
+    if host not in _LOOPBACK and "*" not in server.config.allowed_hosts:
+        lines.append(
+            f"  bound to {host}: requests must name an allowed Host; add the names clients use to "
+            "nbmcp.current_server().config.allowed_hosts ('*' allows any)"
+        )
+    lines += connection_lines(server.name, url, bool(server.config.api_key))
+    print("\n".join(lines))
+
+
+def cmd_stop(magics: NbmcpMagics, args: Any) -> None:
+    """``%mcp stop``: free the port; the tools stay registered."""
+    server = magics.server
+    if magics.serving:
+        print("nbmcp: %mcp stop ignored: nbmcp serve stops when you press Ctrl-C")
+        return
+    port = server.port if server.url else None
+    server.stop()
+    print(f"nbmcp: stopped; port {port} is free" if port else "nbmcp: not serving")
+
+
+def status(magics: NbmcpMagics) -> Status:
+    """The facts ``%mcp status`` shows."""
+    server = magics.server
+    state = f"serving at {server.url}" if server.url else server.state.value.replace("new", "not started")
+    stats = server.monitor.stats
+    calls = sum(s.calls for s in stats.values())
+    errors = sum(s.errors for s in stats.values())
+    timeout = server.registry.tool_timeout
+    facts = [
+        ("server", server.name),
+        ("state", state),
+        ("tools", ", ".join(server.tools) or "none yet (%%mcp_tool)"),
+        ("sessions", str(len(server.engine.sessions))),
+        ("calls", f"{calls} ({_count(errors, 'error')})"),
+        ("tool timeout", f"{timeout:g} s" if timeout else "none"),
+        ("api key", "required" if server.config.api_key else "none (loopback only by default)"),
+    ]
+    if magics.main_thread_tools:
+        facts.append(("main-thread tools", ", ".join(sorted(magics.main_thread_tools))))
+    return Status(facts, list(SERVER_LOG)[-10:])
+
+
+def cmd_status(magics: NbmcpMagics, args: Any) -> Status:
+    """``%mcp status``."""
+    return status(magics)
+
+
+def cmd_tools(magics: NbmcpMagics, args: Any) -> Table:
+    """``%mcp tools``: a table of the tools."""
+    server = magics.server
+    runs = {"sync": "worker thread", "async": "server loop", "generator": "worker thread (streams)"}
+    flags = {name: runs.get(tool.kind.value, tool.kind.value) for name, tool in server.tools.items()}
+    for name in magics.main_thread_tools & set(server.tools):
+        flags[name] = "main thread"
+    return tool_rows(dict(server.tools), dict(server.monitor.stats), flags)
+
+
+def cmd_remove(magics: NbmcpMagics, args: Any) -> None:
+    """``%mcp remove NAME``."""
+    if not magics.server.remove_tool(args.name):
+        raise UsageError(f"%mcp remove: no tool named {args.name!r} (%mcp tools lists them)")
+    magics.main_thread_tools.discard(args.name)
+    print(f"nbmcp: tool {args.name!r} removed")
+
+
+def cmd_call(magics: NbmcpMagics, args: Any) -> CallResult:
+    """``%mcp call NAME '{"a": 1}'``: through the registry, as a client's call goes."""
+    from nbmcp.protocol.exchange import Exchange, Pending
+    from nbmcp.protocol.session import Session
+
+    server = magics.server
+    tool = server.tools.get(args.name)
+    if tool is None:
+        raise UsageError(f"%mcp call: no tool named {args.name!r} (%mcp tools lists them)")
+    executor = main_thread_executor()
+    if getattr(tool.fn, MAIN_THREAD_ATTR, False) and asyncio._get_running_loop() is executor.loop:
+        raise UsageError(
+            f"%mcp call: {args.name!r} is an async --main-thread tool and needs the kernel's loop, "
+            f"which this cell holds; call it from a client, or `await {args.name}(...)` in a cell"
+        )
+    arguments = call_arguments(args.arguments)
+
+    async def one() -> dict[str, Any]:
+        exchange = Exchange(Session(None), "nbmcp-magic", None, {}, None, Pending())
+        result: dict[str, Any] = await server.registry.call_tool(args.name, arguments, exchange)
+        return result
+
+    events: list[Any] = []
+    unsubscribe = server.monitor.subscribe(lambda e: events.append(e) if e.arguments is arguments else None)
+    loop = server.engine.loop if server.url else None
+    started = time.perf_counter()
+    try:
+        if loop is not None:
+            future: concurrent.futures.Future[Any] = asyncio.run_coroutine_threadsafe(one(), loop)
+        else:
+            future = _in_thread(one)
+        try:
+            result = executor.wait_pumping(future)
+        except KeyboardInterrupt:
+            future.cancel()
+            raise
+    finally:
+        unsubscribe()
+    output = events[0].output if events else ""
+    return CallResult(args.name, result, output, time.perf_counter() - started)
+
+
+def _in_thread(make: Any) -> concurrent.futures.Future[Any]:
+    """Run ``asyncio.run(make())`` on a thread of its own (no server loop to borrow)."""
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(asyncio.run(make()))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="nbmcp-call", daemon=True).start()
+    return future
+
+
+def cmd_schema(magics: NbmcpMagics, args: Any) -> Any:
+    """``%mcp schema [--url] [--openapi] [--envelope] [--auth]``: the checked Action schema.
+
+    The report shows itself as HTML in the notebook (findings, copy button, download link).
+    """
+    from nbmcp.errors import SchemaError
+
+    openapi = "3.1.0" if args.openapi in ("3.1", "3.1.0") else "3.0"
+    try:
+        return magics.server.action_schema(args.url, openapi=openapi, envelope=args.envelope, auth=args.auth)
+    except SchemaError as exc:
+        raise UsageError(f"%mcp schema: {exc}") from None
+
+
+def reserved(magics: NbmcpMagics, command: str, rest: list[str]) -> Any:
+    """``%mcp publish|monitor|connect``: not there yet (says so plainly)."""
+    print(f"%mcp {command} is not there yet: {RESERVED[command]} comes in a later release.")
+    return None
