@@ -247,14 +247,8 @@ class McpEndpoint:
                 send, 406, _rpc_error(InvalidRequest("Not Acceptable: GET needs Accept: text/event-stream"))
             )
             return
-        if self.config.stateless:
-            await send_empty(send, 405, _ALLOW)
-            return
-        session_id = headers.get("mcp-session-id")
-        if not session_id:
-            await send_json(
-                send, 400, _rpc_error(InvalidRequest("Bad Request: Mcp-Session-Id header is required"))
-            )
+        session_id = await self._session_header(send, headers)
+        if session_id is None:
             return
         session = self.engine.sessions.get(session_id)
         if session is None:
@@ -333,6 +327,19 @@ class McpEndpoint:
             disconnected.cancel()
             closing.cancel()
 
+    async def _session_header(self, send: Send, headers: dict[str, str]) -> str | None:
+        """The Mcp-Session-Id of a GET or DELETE, or ``None`` once refused (405 stateless, 400 none)."""
+        if self.config.stateless:
+            await send_empty(send, 405, _ALLOW)
+            return None
+        session_id = headers.get("mcp-session-id")
+        if not session_id:
+            await send_json(
+                send, 400, _rpc_error(InvalidRequest("Bad Request: Mcp-Session-Id header is required"))
+            )
+            return None
+        return session_id
+
     @staticmethod
     async def _wait_disconnect(receive: Receive) -> None:
         while True:
@@ -343,14 +350,8 @@ class McpEndpoint:
     # -- DELETE ---------------------------------------------------------------------------
 
     async def _delete(self, send: Send, headers: dict[str, str]) -> None:
-        if self.config.stateless:
-            await send_empty(send, 405, _ALLOW)
-            return
-        session_id = headers.get("mcp-session-id")
-        if not session_id:
-            await send_json(
-                send, 400, _rpc_error(InvalidRequest("Bad Request: Mcp-Session-Id header is required"))
-            )
+        session_id = await self._session_header(send, headers)
+        if session_id is None:
             return
         if not self.engine.sessions.remove(session_id):
             await send_json(send, 404, _rpc_error(InvalidRequest("Session not found")))
