@@ -70,7 +70,8 @@ class NbmcpMagics(Magics, Configurable):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         self.port_chosen = False
         """Whether the port was configured or given (then a taken port is an error, not a hop)."""
-        super().__init__(shell=shell, **kwargs)  # type: ignore[no-untyped-call]
+        init: Any = super().__init__  # typed in IPython 9, untyped in 8: Any fits both
+        init(shell=shell, **kwargs)
         self.serving = False
         """True under ``nbmcp serve``: the command line owns host, port and lifetime."""
         self.cell_tools: dict[str, str] = {}

@@ -126,6 +126,8 @@ def load_notebook(
     """
     from IPython.utils.capture import capture_output
 
+    _capture_output: Any = capture_output  # typed in IPython 9, untyped in 8: Any fits both
+
     path = Path(path)
     cells = read_code_cells(path)
     os.environ.setdefault("MPLBACKEND", "Agg")  # no GUI windows from a served notebook
@@ -148,7 +150,7 @@ def load_notebook(
             for cell in cells:
                 if not cell.source.strip():
                     continue
-                with capture_output() as captured:  # type: ignore[no-untyped-call]
+                with _capture_output() as captured:
                     result = shell.run_cell(cell.source, store_history=True)
                 if not result.success and "raises-exception" not in cell.tags:
                     shown = (captured.stdout + captured.stderr).strip()
