@@ -11,7 +11,6 @@ import enum
 import signal
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -23,6 +22,7 @@ from nbmcp.openapi import ActionSchemas
 from nbmcp.protocol import Engine, ServerInfo, Sessions
 from nbmcp.tools import Prompt, Registry, Resource, Tool
 from nbmcp.tools.resources import Completions
+from nbmcp.tools.workers import WorkerPool
 
 if TYPE_CHECKING:
     from nbmcp.openapi import SchemaReport
@@ -115,7 +115,7 @@ class MCPServer:
         self.state = ServerState.NEW
         self._app: Any = None
         self._background: Any = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor: WorkerPool | None = None
         self._lock = threading.RLock()
 
     @property
@@ -370,7 +370,7 @@ class MCPServer:
                 self.config.host = host
             if port is not None:
                 self.config.port = port
-            self._executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="nbmcp-tool")
+            self._executor = WorkerPool(max_workers=32, name="nbmcp-tool")
             self.registry.executor = self._executor
 
             def on_loop(loop: Any) -> None:

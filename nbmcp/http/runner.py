@@ -133,6 +133,7 @@ class BackgroundServer:
             timeout_graceful_shutdown=3,
             timeout_keep_alive=30,
             server_header=False,
+            proxy_headers=False,  # nbmcp sees the socket's peer; a proxy in front says so itself
         )
         self._server = _Server(config)
         ready = threading.Event()

@@ -126,7 +126,9 @@ class Engine:
             if handler is None:
                 raise MethodNotFound(f"Method not found: {method}")
             exchange = Exchange(session, msg_id, meta, headers, send, self.pending, close)
-            if method in _USER_CODE:
+            if method in _USER_CODE and session.id is not None:
+                # Only a session can name its requests in notifications/cancelled; without
+                # one, ids from different clients could collide, so nothing is cancellable.
                 result = await self._cancellable(handler, params, exchange)
             else:
                 result = await handler(params, exchange)

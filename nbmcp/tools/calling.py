@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from typing import Any
 
+from nbmcp.tools.workers import WorkerPool
+
 __all__ = ["Kind", "call_function", "kind_of"]
 
 _DONE = object()
@@ -61,6 +63,12 @@ def _in_context(context: contextvars.Context, fn: Callable[..., Any], *args: Any
         raise RuntimeError(f"the tool raised {type(exc).__name__}") from exc
 
 
+async def _in_thread(executor: Executor | None, fn: Callable[..., Any], *args: Any) -> Any:
+    if isinstance(executor, WorkerPool):
+        return await executor.run(fn, *args)  # the cheap hand-off
+    return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+
+
 async def call_function(
     fn: Callable[..., Any],
     kind: Kind,
@@ -74,12 +82,11 @@ async def call_function(
         executor: Where sync code runs (``None``: the loop's default thread pool).
         on_chunk: Awaited with ``(index, chunk)`` after each chunk a generator yields.
     """
-    loop = asyncio.get_running_loop()
     if kind is Kind.ASYNC:
         return await fn(**kwargs)
     context = contextvars.copy_context()
     if kind is Kind.SYNC:
-        value = await loop.run_in_executor(executor, _in_context, context, functools.partial(fn, **kwargs))
+        value = await _in_thread(executor, _in_context, context, functools.partial(fn, **kwargs))
         if inspect.isawaitable(value):
             value = await value
         return value
@@ -90,10 +97,10 @@ async def call_function(
             if on_chunk is not None:
                 await on_chunk(len(chunks), chunk)
         return chunks
-    gen = await loop.run_in_executor(executor, _in_context, context, functools.partial(fn, **kwargs))
+    gen = await _in_thread(executor, _in_context, context, functools.partial(fn, **kwargs))
     try:
         while True:
-            chunk = await loop.run_in_executor(executor, _in_context, context, next, gen, _DONE)
+            chunk = await _in_thread(executor, _in_context, context, next, gen, _DONE)
             if chunk is _DONE:
                 return chunks
             chunks.append(chunk)
