@@ -22,6 +22,7 @@ import signal
 import time
 
 from bench_tools import add, make_tools
+
 from nbmcp import MCPServer
 
 server = MCPServer("bench-diag")

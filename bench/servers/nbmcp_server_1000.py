@@ -4,6 +4,7 @@
 """
 
 from bench_tools import add, make_tools
+
 from nbmcp import MCPServer
 
 server = MCPServer("bench-1000")
