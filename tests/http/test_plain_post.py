@@ -381,7 +381,7 @@ CURL = shutil.which("curl")
 
 
 def curl(url: str, body: bytes, *headers: str) -> tuple[int, bytes]:
-    assert CURL is not None
+    assert CURL is not None, "curl is missing: bash scripts/test.sh installs it"
     command = [CURL, "-sS", "--noproxy", "*", "--max-time", "30", "-X", "POST", url]
     for header in ("Content-Type: application/json", *headers):
         command += ["-H", header]
@@ -391,7 +391,6 @@ def curl(url: str, body: bytes, *headers: str) -> tuple[int, bytes]:
     return int(status), content
 
 
-@pytest.mark.skipif(CURL is None, reason="curl is not installed")
 @pytest.mark.parametrize("accept", [None, "Accept:"], ids=["curl-default-accept", "no-accept"])
 def test_with_real_curl(url: str, accept: str | None) -> None:
     extra = (accept,) if accept else ()
