@@ -117,6 +117,7 @@ class MCPServer:
         self._background: Any = None
         self._executor: WorkerPool | None = None
         self._lock = threading.RLock()
+        self._app_lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -262,7 +263,9 @@ class MCPServer:
     @property
     def app(self) -> Any:
         """The FastAPI (ASGI) app: ``/mcp`` and ``/health``; mount it anywhere."""
-        if self._app is None:
+        with self._app_lock:  # built once, whichever thread asks first
+            if self._app is not None:
+                return self._app
             from nbmcp.http.app import build_app
 
             self._app = build_app(
@@ -376,8 +379,9 @@ class MCPServer:
             def on_loop(loop: Any) -> None:
                 self.engine.loop = loop
 
+            lane = FastLane(self.endpoint, lambda: self.app)
             background = BackgroundServer(
-                FastLane(self.endpoint, self.app),
+                lane,
                 self.config.host,
                 self.config.port,
                 on_loop=on_loop,
@@ -390,6 +394,7 @@ class MCPServer:
                 raise
             self._background = background
             self.state = ServerState.RUNNING
+            threading.Thread(target=lane.warm, name="nbmcp-app", daemon=True).start()
             return str(self.url)
 
     def stop(self) -> None:
@@ -401,8 +406,9 @@ class MCPServer:
             self._shutdown_executor()
             self.engine.loop = None
             self.engine.sessions.clear()
-            self.endpoint = McpEndpoint(self.engine, self.config)
-            self._app = None
+            with self._app_lock:  # waits for a build still under way, then drops it
+                self.endpoint = McpEndpoint(self.engine, self.config)
+                self._app = None
             if self.state is ServerState.RUNNING:
                 self.state = ServerState.STOPPED
 

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from nbmcp.config import ServerConfig
@@ -37,20 +39,43 @@ class GuardMiddleware:
 
 
 class FastLane:
-    """Sends ``/mcp`` and ``/tools/`` straight to their handlers and everything else to the full app."""
+    """Sends ``/mcp`` and ``/tools/`` straight to their handlers and everything else to the full app.
 
-    def __init__(self, endpoint: McpEndpoint, app: ASGIApp) -> None:
+    The full (FastAPI) app is built by ``app_factory`` off the event loop, by :meth:`warm` in a
+    thread right after the server starts or by the first request that needs it: importing
+    FastAPI takes a fifth of a second that ``/mcp`` never has to wait for.
+    """
+
+    def __init__(self, endpoint: McpEndpoint, app_factory: Callable[[], ASGIApp]) -> None:
         self.endpoint = endpoint
+        self._factory = app_factory
+        self.app: ASGIApp | None = None
+        self.rest: ASGIApp | None = None
+
+    def warm(self) -> None:
+        """Build the full app now (call from a thread)."""
+        self._adopt(self._factory())
+
+    def _adopt(self, app: ASGIApp) -> ASGIApp:
+        self.rest = getattr(getattr(app, "state", None), "rest", None)
         self.app = app
-        self.rest: ASGIApp | None = getattr(getattr(app, "state", None), "rest", None)
+        return app
+
+    async def _full_app(self) -> ASGIApp:
+        app = self.app
+        if app is None:
+            app = self._adopt(await asyncio.get_running_loop().run_in_executor(None, self._factory))
+        return app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in ("/mcp", "/mcp/"):
             await self.endpoint(scope, receive, send)
-        elif self.rest is not None and scope["type"] == "http" and scope["path"].startswith("/tools/"):
+            return
+        app = self.app if self.app is not None else await self._full_app()
+        if self.rest is not None and scope["type"] == "http" and scope["path"].startswith("/tools/"):
             await self.rest(scope, receive, send)  # guards itself, like the endpoint
         else:
-            await self.app(scope, receive, send)
+            await app(scope, receive, send)
 
 
 def build_app(endpoint: McpEndpoint, config: ServerConfig, info: dict[str, Any]) -> Any:
