@@ -249,8 +249,7 @@ def _prewarm() -> None:
             import nbmcp.http.app
             import nbmcp.server  # noqa: F401
 
-            __import__("fastapi")
-            __import__("uvicorn")
+            __import__("uvicorn")  # FastAPI is built beside the running server, off /mcp's path
         except Exception:  # an import error shows later, where it matters
             pass
 
