@@ -29,7 +29,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,11 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))
+import run as run_bench  # noqa: E402 - the main bench's process and /proc helpers
+
+free_port = run_bench.free_port
+children_ticks = run_bench.children_ticks
 SERVER_CPU = "0"
 LOAD_CPU = "1"
 FLOOR = 0.90
@@ -149,12 +153,6 @@ end
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def post(url: str, body: dict[str, Any], timeout: float = 2.0) -> tuple[int, str]:
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
@@ -167,26 +165,13 @@ def post(url: str, body: dict[str, Any], timeout: float = 2.0) -> tuple[int, str
 
 
 def cpu_busy() -> dict[str, int]:
-    """Busy clock ticks per CPU (everything but idle and iowait), from /proc/stat."""
-    out = {}
-    for line in Path("/proc/stat").read_text().splitlines():
-        name, *values = line.split()
-        if name.startswith("cpu") and name != "cpu":
-            ticks = [int(v) for v in values]
-            out[name] = sum(ticks) - ticks[3] - ticks[4]
-    return out
-
-
-def children_ticks() -> int:
-    """CPU ticks used by finished child processes (wrk) so far."""
-    times = os.times()
-    return round((times.children_user + times.children_system) * os.sysconf("SC_CLK_TCK"))
+    """Busy clock ticks per CPU (everything but idle and iowait)."""
+    return {name: busy for name, (busy, _steal) in run_bench.cpu_busy().items()}
 
 
 def cpu_ticks(pid: int) -> int:
     """utime + stime of a process and its threads, in clock ticks."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
+    return run_bench.proc_stats(pid)["cpu_ticks"]
 
 
 class Server:
