@@ -24,11 +24,9 @@ REST throughput at least 90% of /mcp's (exit 3 if not). Prints a table and one
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -174,22 +172,13 @@ def cpu_ticks(pid: int) -> int:
     return run_bench.proc_stats(pid)["cpu_ticks"]
 
 
-class Server:
-    """The nbmcp server we started, pinned to SERVER_CPU; stopped only by its own pid."""
+class Server(run_bench.Server):
+    """The nbmcp server we started (run.py's process handling), ready once both doors answer."""
 
-    def __init__(self, port: int, log: Path) -> None:
-        self.base = f"http://127.0.0.1:{port}"
-        self._log = open(log, "wb")  # noqa: SIM115 - closed in stop()
+    def __init__(self, port: int, logdir: Path) -> None:
         cmd = [sys.executable, "-m", "nbmcp.cli", "serve", str(BENCH / "servers" / "nbmcp_server.py")]
-        self.proc = subprocess.Popen(
-            ["taskset", "-c", SERVER_CPU, *cmd, "--port", str(port)],
-            cwd=ROOT,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            start_new_session=True,
-        )
+        super().__init__("nbmcp-rest", [*cmd, "--port", str(port)], port, logdir)
+        self.base = f"http://127.0.0.1:{port}"
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Both doors answer ``add`` correctly (bounded)."""
@@ -216,18 +205,6 @@ class Server:
                 last = repr(exc)
             time.sleep(0.1)
         raise RuntimeError(f"server not ready after {timeout:.0f} s: {last}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(8)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    self.proc.kill()
-                self.proc.wait(5)
-        self._log.close()
 
 
 def run_wrk(server: Server, script: Path, path: str, conns: int, seconds: int) -> dict[str, Any]:
@@ -324,7 +301,7 @@ def main() -> int:
         for door, (_, lua) in doors.items():
             scripts[door] = Path(tmp) / f"{door}.lua"
             scripts[door].write_text(lua)
-        server = Server(free_port(), Path(tmp) / "server.log")
+        server = Server(free_port(), Path(tmp))
         try:
             server.wait_ready()
             for door, (path, _) in doors.items():
