@@ -9,16 +9,13 @@ model has the names and types it needs without a second operation.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nbmcp.openapi import shapes
-from nbmcp.openapi.build import cut_text
+from nbmcp.openapi.document import SchemaBuild, cut_text
 from nbmcp.openapi.findings import Finding
 from nbmcp.openapi.limits import MAX_PARAMETER_DESCRIPTION, MAX_SUMMARY
 from nbmcp.tools import Tool
-
-if TYPE_CHECKING:
-    from nbmcp.openapi.build import _Build
 
 __all__ = ["ENVELOPE_OPERATION_ID", "envelope_paths"]
 
@@ -35,7 +32,7 @@ def _catalog(tools: list[Tool]) -> str:
     return "The tool to call. " + "; ".join(lines)
 
 
-def _merged_arguments(tools: list[Tool], build: _Build) -> dict[str, Any]:
+def _merged_arguments(tools: list[Tool], build: SchemaBuild) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     users: dict[str, list[str]] = {}
     for tool in tools:
@@ -60,7 +57,7 @@ def _merged_arguments(tools: list[Tool], build: _Build) -> dict[str, Any]:
     }
 
 
-def envelope_paths(tools: list[Tool], build: _Build, auth: bool) -> dict[str, Any]:
+def envelope_paths(tools: list[Tool], build: SchemaBuild, auth: bool) -> dict[str, Any]:
     """``{"/mcp": {"post": callMCPTool}}`` for ``tools``."""
     names = [t.name for t in tools]
     catalog = _catalog(tools)

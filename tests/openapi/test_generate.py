@@ -15,8 +15,8 @@ from pydantic import BaseModel
 from nbmcp import MCPServer
 from nbmcp.errors import SchemaError
 from nbmcp.openapi import build_schema, check_schema, dumps, safe_operation_ids
-from nbmcp.openapi.build import cut_text
 from nbmcp.openapi.convert import to_openapi_30
+from nbmcp.openapi.document import cut_text
 from nbmcp.openapi.security import OAuth2
 from tests.openapi.oas import all_refs, check_body, operations, resolve
 from tests.openapi.sample_tools import EXAMPLES, build_server
