@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import pytest
+from hypothesis import settings
 
 from nbmcp import MCPServer
+
+# A red CI run must replay: under CI the examples are derived from each test's name, not drawn at
+# random (``derandomize``), and a failure prints its ``@reproduce_failure`` blob. Registered here
+# rather than left to Hypothesis's own CI detection, which older versions (pyproject allows 6.100)
+# lack. Re-registering "ci" also replaces the built-in one if Hypothesis already loaded it.
+settings.register_profile("ci", settings.get_profile("default"), derandomize=True, print_blob=True)
+
+
+def hypothesis_profile(environ: Mapping[str, str]) -> str | None:
+    """The profile to load for this environment (``None``: leave Hypothesis's choice)."""
+    return "ci" if environ.get("CI") else None
+
+
+_profile = hypothesis_profile(os.environ)
+if _profile is not None:
+    settings.load_profile(_profile)
 
 _ENV_STRIP = (
     "NBMCP_API_KEY",

@@ -23,9 +23,12 @@ CONFORMANCE_NEXT = MODULES / "conformance-next" / "dist" / "index.js"
 
 
 def require_peers() -> None:
-    """Fail (not skip) with the fix when the npm peers are missing."""
-    if not NODE.exists() or not CONFORMANCE.exists():
-        raise RuntimeError(f"npm peers missing: run `npm ci --prefix {PEERS}` (bash .ci/run does it)")
+    """Fail (not skip) with the fix when an npm peer (Node, either conformance suite) is missing."""
+    missing = [str(path) for path in (NODE, CONFORMANCE, CONFORMANCE_NEXT) if not path.is_file()]
+    if missing:
+        raise RuntimeError(
+            f"npm peers missing ({', '.join(missing)}): run `npm ci --prefix {PEERS}` (bash .ci/run does it)"
+        )
 
 
 def node_env() -> dict[str, str]:
