@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nbmcp._version import __version__
+from nbmcp.config import is_loopback
 from nbmcp.errors import NbmcpError, TargetError
 
 __all__ = ["load_target", "main"]
@@ -76,7 +77,7 @@ def _configure(server: Any, args: argparse.Namespace) -> None:
     server.config.stateless = server.config.stateless or args.stateless
     if args.api_key:
         server.config.api_key = args.api_key
-    if args.host not in ("127.0.0.1", "localhost", "::1") and server.config.allowed_hosts:
+    if not is_loopback(args.host) and server.config.allowed_hosts:
         # Bound to a public interface: accept the names clients use to reach it.
         server.config.allowed_hosts = [*server.config.allowed_hosts, args.host]
     if args.allow_host:

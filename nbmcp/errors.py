@@ -11,6 +11,7 @@ The tree::
     │   ├── InvalidRequest         -32600
     │   ├── MethodNotFound         -32601
     │   ├── InvalidParams          -32602
+    │   │   └── UnknownToolError   no tool of that name (also a ``LookupError``)
     │   ├── InternalError          -32603
     │   ├── ResourceNotFound       -32002
     │   ├── MissingCapability      -32021 (the client did not offer what a tool asked of it)
@@ -44,6 +45,7 @@ __all__ = [
     "TargetError",
     "ToolDefinitionError",
     "ToolError",
+    "UnknownToolError",
     "UnsupportedVersion",
 ]
 
@@ -110,6 +112,10 @@ class InvalidParams(ProtocolError):
     """The params are missing, of the wrong type, or name something unknown."""
 
     code = -32602
+
+
+class UnknownToolError(InvalidParams, LookupError):
+    """A call named a tool that is not registered (``-32602`` to MCP clients, 404 over REST)."""
 
 
 class InternalError(ProtocolError):

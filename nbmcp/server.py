@@ -7,6 +7,8 @@ it from a background thread (a notebook keeps working); ``run()`` serves until C
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import enum
 import signal
 import threading
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from nbmcp.config import ServerConfig
 from nbmcp.errors import ServerStateError
+from nbmcp.http.guard import default_layers
 from nbmcp.http.mcp_endpoint import McpEndpoint
 from nbmcp.monitor import Monitor
 from nbmcp.openapi import ActionSchemas
@@ -25,6 +28,8 @@ from nbmcp.tools.resources import Completions
 from nbmcp.tools.workers import WorkerPool
 
 if TYPE_CHECKING:
+    from nbmcp.http.chain import Layer
+    from nbmcp.monitor import CallRecord
     from nbmcp.openapi import SchemaReport
 
 __all__ = ["MCPServer", "ServerState"]
@@ -96,20 +101,20 @@ class MCPServer:
             stateless=stateless,
             allowed_origins=list(allowed_origins or []),
             session_ttl=session_ttl,
-            tool_timeout=tool_timeout if tool_timeout is not None else 0.0,
+            tool_timeout=tool_timeout,
             json_response=json_response,
             mask_error_details=mask_error_details,
         )
         if allowed_hosts is not None:
             self.config.allowed_hosts = list(allowed_hosts)
         self.monitor = Monitor()
-        self.registry = Registry(
-            self.monitor, tool_timeout=tool_timeout, mask_error_details=mask_error_details
-        )
+        self.registry = Registry(self.monitor, config=self.config)
         self.info = ServerInfo(name, version, title=title, instructions=instructions, website_url=website_url)
         self.engine = Engine(self.registry, self.info, Sessions(session_ttl))
         self.registry.on_change(self._announce)
         self.endpoint = McpEndpoint(self.engine, self.config)
+        self.guards: list[Layer] = default_layers(self.config)
+        """The guard chain's layers, in order; every door's requests pass them once."""
         self.schemas = ActionSchemas(self.registry, self.info, self.config)
         """The ChatGPT Action schema, kept current as tools change (``/openapi.json``)."""
         self.state = ServerState.NEW
@@ -255,6 +260,63 @@ class MCPServer:
         """Tell clients subscribed to ``uri`` that it changed (from any thread)."""
         self.engine.call_soon(self.engine.notify_resource_updated, uri)
 
+    # -- calling ------------------------------------------------------------------------
+
+    async def call_tool(
+        self, name: str, arguments: Mapping[str, Any] | None = None, *, transport: str = "notebook"
+    ) -> dict[str, Any]:
+        """Call a tool as a client would and return the MCP ``tools/call`` result.
+
+        The call takes the same path as one from ``/mcp`` or the REST facade: validated
+        arguments, worker threads, ``tool_timeout``, error masking, and a call record in
+        :attr:`monitor` (``transport`` says which door it came through).
+
+        Raises:
+            UnknownToolError: no tool of that name.
+        """
+        result, _ = await self.registry.call_local(name, dict(arguments or {}), transport=transport)
+        return result
+
+    def submit_call(
+        self, name: str, arguments: Mapping[str, Any] | None = None, *, transport: str = "notebook"
+    ) -> concurrent.futures.Future[tuple[dict[str, Any], CallRecord]]:
+        """Start a call from any thread; the future gives ``(result, record)``.
+
+        While serving, the call runs on the server's loop; otherwise on a thread of its own.
+        """
+        loop = self.engine.loop if self.state is ServerState.RUNNING else None
+        call = self.registry.call_local(name, dict(arguments or {}), transport=transport)
+        if loop is not None and not loop.is_closed():
+            return asyncio.run_coroutine_threadsafe(call, loop)
+        future: concurrent.futures.Future[tuple[dict[str, Any], CallRecord]] = concurrent.futures.Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                call.close()
+                return
+            try:
+                future.set_result(asyncio.run(call))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        threading.Thread(target=run, name="nbmcp-call", daemon=True).start()
+        return future
+
+    def call_tool_sync(
+        self, name: str, arguments: Mapping[str, Any] | None = None, *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """:meth:`call_tool` for code without an event loop (scripts, notebook cells).
+
+        Raises:
+            UnknownToolError: no tool of that name.
+            ServerStateError: called from the server's own loop, where waiting would block it.
+            TimeoutError: no answer within ``timeout`` seconds.
+        """
+        loop = self.engine.loop
+        if loop is not None and asyncio._get_running_loop() is loop:
+            raise ServerStateError("call_tool_sync() on the server's loop would block it: await call_tool()")
+        return self.submit_call(name, arguments).result(timeout)[0]
+
     def _announce(self, kind: str) -> None:
         self.engine.call_soon(self.engine.broadcast, f"notifications/{kind}/list_changed")
 
@@ -262,7 +324,7 @@ class MCPServer:
 
     @property
     def app(self) -> Any:
-        """The FastAPI (ASGI) app: ``/mcp`` and ``/health``; mount it anywhere."""
+        """The FastAPI (ASGI) app: ``/mcp``, REST, ``/health``, behind the guard chain; mount it anywhere."""
         with self._app_lock:  # built once, whichever thread asks first
             if self._app is not None:
                 return self._app
@@ -272,6 +334,7 @@ class MCPServer:
                 self.endpoint,
                 self.config,
                 {"name": self.name, "counts": self._counts, "schemas": self.schemas},
+                self.guards,
             )
         return self._app
 
@@ -358,6 +421,7 @@ class MCPServer:
             PortInUseError: the port is taken.
         """
         from nbmcp.http.app import FastLane
+        from nbmcp.http.chain import GuardChain
         from nbmcp.http.runner import BackgroundServer
 
         with self._lock:
@@ -381,7 +445,7 @@ class MCPServer:
 
             lane = FastLane(self.endpoint, lambda: self.app)
             background = BackgroundServer(
-                lane,
+                GuardChain(lane, self.guards),  # judges every request once, whichever door
                 self.config.host,
                 self.config.port,
                 on_loop=on_loop,

@@ -1,41 +1,24 @@
-"""The ASGI application: FastAPI for the ordinary routes, a fast lane for ``/mcp``.
+"""The ASGI application: FastAPI for the ordinary routes, a fast lane for ``/mcp`` and REST calls.
 
-``build_app`` returns a FastAPI app with ``/mcp`` (the raw endpoint as a route) and
-``/health``; it can be mounted in any ASGI server. :class:`FastLane` wraps it so that
-``/mcp`` requests skip FastAPI's routing and middleware stack entirely.
+``build_app`` returns a FastAPI app with ``/mcp`` (the raw endpoint as a route), ``/health``
+and the REST facade, behind the guard chain; it can be mounted in any ASGI server.
+:class:`FastLane` sits in front of it under ``start()``: ``/mcp`` and ``/tools/`` requests skip
+FastAPI's routing and middleware stack, and the guard chain in front of the lane judges every
+request once (the copy inside the FastAPI app sees the scope is judged and lets it by).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from nbmcp.config import ServerConfig
-from nbmcp.http.asgi import ASGIApp, Receive, Scope, Send, header_map, send_json
-from nbmcp.http.guard import Guard
+from nbmcp.http.asgi import ASGIApp, Receive, Scope, Send
+from nbmcp.http.chain import GuardChain, Layer
 from nbmcp.http.mcp_endpoint import McpEndpoint
 
-__all__ = ["FastLane", "GuardMiddleware", "build_app"]
-
-_OPEN_PATHS = frozenset({"/health"})
-
-
-class GuardMiddleware:
-    """Host/Origin and API-key checks for every route but ``/health`` (which skips the key)."""
-
-    def __init__(self, app: ASGIApp, config: ServerConfig) -> None:
-        self.app = app
-        self.guard = Guard(config)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            verdict = self.guard.check(header_map(scope), auth=scope["path"] not in _OPEN_PATHS)
-            if verdict is not None:
-                status, message, extra = verdict
-                await send_json(send, status, {"error": message}, extra)
-                return
-        await self.app(scope, receive, send)
+__all__ = ["FastLane", "build_app"]
 
 
 class FastLane:
@@ -73,19 +56,22 @@ class FastLane:
             return
         app = self.app if self.app is not None else await self._full_app()
         if self.rest is not None and scope["type"] == "http" and scope["path"].startswith("/tools/"):
-            await self.rest(scope, receive, send)  # guards itself, like the endpoint
+            await self.rest(scope, receive, send)
         else:
             await app(scope, receive, send)
 
 
-def build_app(endpoint: McpEndpoint, config: ServerConfig, info: dict[str, Any]) -> Any:
-    """The FastAPI app for a server.
+def build_app(
+    endpoint: McpEndpoint, config: ServerConfig, info: dict[str, Any], layers: Sequence[Layer]
+) -> Any:
+    """The FastAPI app for a server, behind the guard chain.
 
     Args:
         endpoint: The ``/mcp`` handler.
-        config: Guards and keys.
-        info: Called-on-demand facts for ``/health`` (``{"name": ..., "tools": callable}``),
+        config: The server's settings (the REST facade's body limit, the schema's URLs).
+        info: Called-on-demand facts for ``/health`` (``{"name": ..., "counts": callable}``),
             and the server's ``"schemas"`` (:class:`~nbmcp.openapi.ActionSchemas`).
+        layers: The guard chain's layers (the same objects the fast lane's chain runs).
     """
     from fastapi import FastAPI
     from starlette.routing import Route
@@ -101,5 +87,5 @@ def build_app(endpoint: McpEndpoint, config: ServerConfig, info: dict[str, Any])
     from nbmcp.http.rest import mount_rest
 
     mount_rest(app, endpoint, config, info)  # /tools/{name}, /openapi.json, /docs
-    app.add_middleware(GuardMiddleware, config=config)
+    app.add_middleware(GuardChain, layers=layers)
     return app

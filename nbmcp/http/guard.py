@@ -1,6 +1,9 @@
-"""Who may talk to the server: the DNS-rebinding guard (Host, Origin) and the API key.
+"""The layers of the guard chain that exist today: Host/Origin, the API key, the body limit.
 
-Checked before any body is read. The key is compared in constant time and never echoed.
+Each is a :class:`~nbmcp.http.chain.Layer`: it reads the request's headers (never its body),
+and refuses with a status and a message a person can act on. They read the server's config
+on every request, so a setting changed while serving (a published host, a new key) holds at
+once. The key is compared in constant time and never echoed.
 """
 
 from __future__ import annotations
@@ -8,14 +11,15 @@ from __future__ import annotations
 import hmac
 from urllib.parse import urlsplit
 
-from nbmcp.config import ServerConfig
+from nbmcp.config import LOOPBACK_HOSTS, ServerConfig
+from nbmcp.http.chain import GuardRequest, Layer, Refusal
 
-__all__ = ["Guard", "Verdict"]
+__all__ = ["OPEN_PATHS", "ApiKeyLayer", "BodyLimitLayer", "HostOriginLayer", "default_layers"]
 
-_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+OPEN_PATHS = frozenset({"/health"})
+"""Paths any client may read without credentials (still behind the Host/Origin guard)."""
 
-Verdict = tuple[int, str, list[tuple[bytes, bytes]]] | None
-"""``None`` to let the request through, else (status, message, extra headers)."""
+_CHALLENGE = (b"www-authenticate", b'Bearer realm="nbmcp", error="invalid_token"')
 
 
 def _hostname(host: str) -> str:
@@ -26,8 +30,8 @@ def _hostname(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-class Guard:
-    """Checks one request's headers against a server's config."""
+class HostOriginLayer:
+    """The DNS-rebinding guard: only allowed ``Host`` names, and no foreign browser ``Origin``."""
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
@@ -38,8 +42,7 @@ class Guard:
             return True
         if host is None:
             return False
-        name = _hostname(host)
-        return name in allowed or host.lower() in allowed
+        return _hostname(host) in allowed or host.lower() in allowed
 
     def _origin_ok(self, origin: str) -> bool:
         origins = self.config.allowed_origins
@@ -50,24 +53,60 @@ class Guard:
         name = (urlsplit(origin).hostname or "").lower()
         if ":" in name:
             name = f"[{name}]"
-        return name in _LOOPBACK or name in self.config.allowed_hosts or "*" in self.config.allowed_hosts
+        allowed = self.config.allowed_hosts
+        return name in LOOPBACK_HOSTS or name in allowed or "*" in allowed
 
-    def check(self, headers: dict[str, str], *, auth: bool = True) -> Verdict:
-        """Judge a request; ``auth=False`` skips the key (``/health``)."""
+    async def check(self, request: GuardRequest) -> Refusal | None:
+        headers = request.headers
         if not self._host_ok(headers.get("host")):
-            return 421, "Misdirected request: Host header not allowed", []
+            return Refusal(421, "Misdirected request: Host header not allowed", "misdirected")
         origin = headers.get("origin")
         if origin is not None and not self._origin_ok(origin):
-            return 403, "Forbidden: Origin not allowed", []
-        key = self.config.api_key
-        if auth and key:
-            given = headers.get("x-api-key")
-            if given is None:
-                authz = headers.get("authorization", "")
-                if authz[:7].lower() == "bearer ":
-                    given = authz[7:].strip()
-            if given is None or not hmac.compare_digest(given.encode(), key.encode()):
-                challenge = (b"www-authenticate", b'Bearer realm="nbmcp", error="invalid_token"')
-                why = "missing API key" if given is None else "invalid API key"
-                return 401, f"Unauthorized: {why} (send X-API-Key or Authorization: Bearer)", [challenge]
+            return Refusal(403, "Forbidden: Origin not allowed", "forbidden")
         return None
+
+
+class ApiKeyLayer:
+    """``X-API-Key: K`` or ``Authorization: Bearer K`` on every path but :data:`OPEN_PATHS`."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+
+    async def check(self, request: GuardRequest) -> Refusal | None:
+        key = self.config.api_key
+        if not key or request.path in OPEN_PATHS:
+            return None
+        headers = request.headers
+        given = headers.get("x-api-key")
+        if given is None:
+            authz = headers.get("authorization", "")
+            if authz[:7].lower() == "bearer ":
+                given = authz[7:].strip()
+        if given is None or not hmac.compare_digest(given.encode(), key.encode()):
+            why = "missing API key" if given is None else "invalid API key"
+            message = f"Unauthorized: {why} (send X-API-Key or Authorization: Bearer)"
+            return Refusal(401, message, "unauthorized", [_CHALLENGE])
+        request.principal = "default"
+        return None
+
+
+class BodyLimitLayer:
+    """A declared ``Content-Length`` over ``max_body_bytes`` is refused before anything is read.
+
+    A body sent without a length (chunked) is still cut at the same limit by the door that
+    reads it.
+    """
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+
+    async def check(self, request: GuardRequest) -> Refusal | None:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.config.max_body_bytes:
+            return Refusal(413, "Request body too large", "payload_too_large")
+        return None
+
+
+def default_layers(config: ServerConfig) -> list[Layer]:
+    """The chain's layers in their order: Host/Origin, then authentication, then limits."""
+    return [HostOriginLayer(config), ApiKeyLayer(config), BodyLimitLayer(config)]

@@ -14,8 +14,8 @@ from typing import Any
 
 from nbmcp.config import ServerConfig
 from nbmcp.errors import InvalidRequest, ParseError, ProtocolError, UnsupportedVersion
-from nbmcp.http.asgi import BodyTooLarge, Receive, Scope, Send, header_map, read_body, send_empty, send_json
-from nbmcp.http.guard import Guard
+from nbmcp.http.asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_empty, send_json
+from nbmcp.http.chain import headers_of, principal_of
 from nbmcp.http.sse import StreamLog, frame, logs_of, new_stream, parse_event_id
 from nbmcp.protocol import jsonrpc
 from nbmcp.protocol.engine import Engine
@@ -35,7 +35,6 @@ _SSE_HEADERS = [
     (b"x-accel-buffering", b"no"),
 ]
 _ALLOW = [(b"allow", b"GET, POST, DELETE")]
-_MAX_BODY = 4 * 1024 * 1024
 _KEEPALIVE = 15.0
 _RETRY_MS = 1000
 
@@ -45,12 +44,15 @@ def _rpc_error(exc: ProtocolError, msg_id: Any = None) -> dict[str, Any]:
 
 
 class McpEndpoint:
-    """The ``/mcp`` ASGI app for one :class:`Engine`."""
+    """The ``/mcp`` ASGI app for one :class:`Engine`.
+
+    It trusts the guard chain in front of it (:mod:`nbmcp.http.chain`) for Host, Origin and
+    credentials, and reads the headers and principal the chain left in the scope.
+    """
 
     def __init__(self, engine: Engine, config: ServerConfig) -> None:
         self.engine = engine
         self.config = config
-        self.guard = Guard(config)
         self._closing: asyncio.Event | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -58,19 +60,14 @@ class McpEndpoint:
             return
         if self.engine.loop is None:
             self.engine.loop = asyncio.get_running_loop()
-        headers = header_map(scope)
-        verdict = self.guard.check(headers)
-        if verdict is not None:
-            status, message, extra = verdict
-            await send_json(send, status, _rpc_error(InvalidRequest(message)), extra)
-            return
+        headers = headers_of(scope)
         method = scope["method"]
         if method == "POST":
-            await self._post(receive, send, headers)
+            await self._post(receive, send, headers, principal_of(scope))
         elif method == "GET":
-            await self._get(receive, send, headers)
+            await self._get(receive, send, headers, principal_of(scope))
         elif method == "DELETE":
-            await self._delete(send, headers)
+            await self._delete(send, headers, principal_of(scope))
         else:
             await send_empty(send, 405, _ALLOW)
 
@@ -82,9 +79,11 @@ class McpEndpoint:
 
     # -- POST -----------------------------------------------------------------------------
 
-    async def _post(self, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+    async def _post(
+        self, receive: Receive, send: Send, headers: dict[str, str], principal: str | None
+    ) -> None:
         try:
-            body = await read_body(receive, _MAX_BODY)
+            body = await read_body(receive, self.config.max_body_bytes)
         except BodyTooLarge:
             await send_json(send, 413, _rpc_error(InvalidRequest("Request body too large")))
             return
@@ -103,7 +102,7 @@ class McpEndpoint:
             await send_json(send, 400, _rpc_error(InvalidRequest("Invalid Request: empty batch")))
             return
         is_init = any(isinstance(m, dict) and m.get("method") == "initialize" for m in messages)
-        session = self._session_for(headers, is_init, batch)
+        session = self._session_for(headers, is_init, batch, principal)
         if isinstance(session, tuple):
             await send_json(send, session[0], session[1])
             return
@@ -169,9 +168,13 @@ class McpEndpoint:
         return False
 
     def _session_for(
-        self, headers: dict[str, str], is_init: bool, batch: bool
+        self, headers: dict[str, str], is_init: bool, batch: bool, principal: str | None
     ) -> Session | tuple[int, dict[str, Any]]:
-        """The session a POST belongs to, or the (status, body) to refuse it with."""
+        """The session a POST belongs to, or the (status, body) to refuse it with.
+
+        A session belongs to whoever opened it: another principal naming its id is told it
+        does not exist, as for an id never issued.
+        """
         version_header = headers.get("mcp-protocol-version")
         if version_header is not None and not is_init:
             try:
@@ -180,16 +183,18 @@ class McpEndpoint:
                 return 400, _rpc_error(exc)
         if is_init:
             if self.config.stateless:
-                return Session(None, LATEST_VERSION)
-            return self.engine.sessions.create()
+                return Session(None, LATEST_VERSION, principal=principal)
+            created = self.engine.sessions.create()
+            created.principal = principal
+            return created
         session_id = headers.get("mcp-session-id")
         if session_id and not self.config.stateless:
             session = self.engine.sessions.get(session_id)
-            if session is None:
+            if session is None or session.principal != principal:
                 return 404, _rpc_error(InvalidRequest("Session not found: initialize a new session"))
             return session
         version = version_header or (DEFAULT_HEADERLESS_VERSION if batch else LATEST_VERSION)
-        return Session(None, version)
+        return Session(None, version, principal=principal)
 
     async def _stream(
         self,
@@ -241,18 +246,16 @@ class McpEndpoint:
 
     # -- GET ------------------------------------------------------------------------------
 
-    async def _get(self, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+    async def _get(
+        self, receive: Receive, send: Send, headers: dict[str, str], principal: str | None
+    ) -> None:
         if "text/event-stream" not in headers.get("accept", ""):
             await send_json(
                 send, 406, _rpc_error(InvalidRequest("Not Acceptable: GET needs Accept: text/event-stream"))
             )
             return
-        session_id = await self._session_header(send, headers)
-        if session_id is None:
-            return
-        session = self.engine.sessions.get(session_id)
+        session = await self._own_session(send, headers, principal)
         if session is None:
-            await send_json(send, 404, _rpc_error(InvalidRequest("Session not found")))
             return
         last = headers.get("last-event-id")
         if last:
@@ -327,8 +330,14 @@ class McpEndpoint:
             disconnected.cancel()
             closing.cancel()
 
-    async def _session_header(self, send: Send, headers: dict[str, str]) -> str | None:
-        """The Mcp-Session-Id of a GET or DELETE, or ``None`` once refused (405 stateless, 400 none)."""
+    async def _own_session(
+        self, send: Send, headers: dict[str, str], principal: str | None
+    ) -> Session | None:
+        """The caller's session named by a GET or DELETE, or ``None`` once refused.
+
+        405 when stateless, 400 without ``Mcp-Session-Id``, 404 for an unknown id or one that
+        another principal opened.
+        """
         if self.config.stateless:
             await send_empty(send, 405, _ALLOW)
             return None
@@ -338,7 +347,11 @@ class McpEndpoint:
                 send, 400, _rpc_error(InvalidRequest("Bad Request: Mcp-Session-Id header is required"))
             )
             return None
-        return session_id
+        session = self.engine.sessions.get(session_id)
+        if session is None or session.principal != principal:
+            await send_json(send, 404, _rpc_error(InvalidRequest("Session not found")))
+            return None
+        return session
 
     @staticmethod
     async def _wait_disconnect(receive: Receive) -> None:
@@ -349,11 +362,11 @@ class McpEndpoint:
 
     # -- DELETE ---------------------------------------------------------------------------
 
-    async def _delete(self, send: Send, headers: dict[str, str]) -> None:
-        session_id = await self._session_header(send, headers)
-        if session_id is None:
+    async def _delete(self, send: Send, headers: dict[str, str], principal: str | None) -> None:
+        session = await self._own_session(send, headers, principal)
+        if session is None or session.id is None:
             return
-        if not self.engine.sessions.remove(session_id):
+        if not self.engine.sessions.remove(session.id):
             await send_json(send, 404, _rpc_error(InvalidRequest("Session not found")))
             return
         await send_empty(send, 200)

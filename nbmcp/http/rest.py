@@ -1,10 +1,10 @@
 """The REST facade: ``POST /tools/{name}`` and the Action schema at ``GET /openapi.json``.
 
 ChatGPT Actions (and curl) call plain HTTPS+JSON: the body is the tool's arguments object,
-the answer the tool's result. A call goes through ``Registry.call_tool`` with an
-``Exchange`` over a sessionless ``Session(None)``, exactly as a plain MCP POST does, so the
-monitor records it and timeouts, worker threads and error masking are the same. Auth (API
-key, Host and Origin guard) and the body limit are those of ``/mcp``.
+the answer the tool's result. A call goes through ``Registry.call_local`` (transport
+``rest``), the same call path as an MCP ``tools/call``, so the monitor records it and
+timeouts, worker threads and error masking are the same. Auth, the Host and Origin guard and
+the body limit are the guard chain's, as for ``/mcp``.
 
 Status codes, chosen for what ChatGPT passes on to the model:
 
@@ -20,7 +20,7 @@ Status codes, chosen for what ChatGPT passes on to the model:
 * ``422``: the arguments do not fit the input schema (or the body is not a JSON object):
   ``{"error", "type": "invalid_arguments", "detail": [{"loc", "msg", "type"}]}``.
 * ``404`` unknown tool (the message lists some that exist), ``405`` not POST, ``413`` body
-  too large, ``415`` not JSON; ``401``/``403``/``421`` from the guard.
+  too large, ``415`` not JSON; ``401``/``403``/``421`` from the guard chain.
 """
 
 from __future__ import annotations
@@ -34,14 +34,11 @@ import orjson
 import pydantic
 
 from nbmcp.config import ServerConfig
-from nbmcp.errors import InvalidParams, SchemaError
-from nbmcp.http.asgi import BodyTooLarge, Receive, Scope, Send, header_map, read_body, send_json
-from nbmcp.http.guard import Guard
-from nbmcp.http.mcp_endpoint import _MAX_BODY
+from nbmcp.errors import SchemaError, UnknownToolError
+from nbmcp.http.asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_json
+from nbmcp.http.chain import headers_of, principal_of, route_path
 from nbmcp.openapi import ActionSchemas
 from nbmcp.openapi.limits import MAX_PAYLOAD_CHARS
-from nbmcp.protocol.exchange import Exchange, Pending
-from nbmcp.protocol.session import Session
 from nbmcp.tools import Registry, Tool
 
 __all__ = ["TOOL_ERROR_STATUS", "RestFacade", "mount_rest", "rest_answer"]
@@ -51,7 +48,6 @@ logger = logging.getLogger("nbmcp")
 TOOL_ERROR_STATUS = 400
 """The status of a tool that raised (see the module docstring for why)."""
 
-_GUARD_TYPES = {401: "unauthorized", 403: "forbidden", 421: "misdirected"}
 _NO_CACHE = [(b"cache-control", b"no-store")]
 
 
@@ -131,23 +127,13 @@ class RestFacade:
         self.registry = registry
         self.config = config
         self.schemas = schemas
-        self.guard = Guard(config)
-        self._pending = Pending()
         self._warned: set[str] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        headers = header_map(scope)
-        verdict = self.guard.check(headers)
-        if verdict is not None:
-            status, message, extra = verdict
-            await send_json(send, status, _error(_GUARD_TYPES.get(status, "forbidden"), message), extra)
-            return
-        path: str = scope["path"]
-        root: str = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :]
+        headers = headers_of(scope)
+        path = route_path(scope)
         name = (scope.get("path_params") or {}).get("name")
         if name is None and path.startswith("/tools/"):
             name = path[len("/tools/") :].rstrip("/")
@@ -178,7 +164,7 @@ class RestFacade:
             )
             return
         try:
-            body = await read_body(receive, _MAX_BODY)
+            body = await read_body(receive, self.config.max_body_bytes)
         except BodyTooLarge:
             await send_json(send, 413, _error("payload_too_large", "Request body too large"))
             return
@@ -196,10 +182,11 @@ class RestFacade:
                 return
         else:
             arguments = {}
-        exchange = Exchange(Session(None), None, None, headers, None, self._pending)
         try:
-            result = await self.registry.call_tool(name, arguments, exchange)
-        except InvalidParams:  # removed between the lookup and the call
+            result, _ = await self.registry.call_local(
+                name, arguments, transport="rest", headers=headers, principal=principal_of(scope)
+            )
+        except UnknownToolError:  # removed between the lookup and the call
             await send_json(send, 404, self._unknown(name))
             return
         except Exception:

@@ -1,4 +1,4 @@
-"""What a tool prints while it runs, kept apart per call (it ends in ``CallEvent.output``).
+"""What a tool prints while it runs, kept apart per call (it ends in ``CallRecord.output``).
 
 :meth:`nbmcp.tools.Registry.call_tool` opens a :func:`capture` around each call; the call's
 context (copied into worker threads by :mod:`nbmcp.tools.calling`) then carries a buffer that a

@@ -1,21 +1,20 @@
 """What each ``%mcp`` subcommand does, on the kernel's one server.
 
-Each ``cmd_*`` takes the magics object (for its settings) and the parsed arguments; a
-mistake raises a one-line :class:`UsageError`.
+Each ``cmd_*`` takes the magics' settings (:class:`MagicsSettings`, which the magics object
+is) and the parsed arguments; a mistake raises a one-line :class:`UsageError`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import gc
-import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from IPython.core.error import UsageError
 
-from nbmcp.errors import PortInUseError, ServerStartError
+from nbmcp.config import is_loopback
+from nbmcp.errors import PortInUseError, ServerStartError, UnknownToolError
 from nbmcp.notebook.capture import SERVER_LOG
 from nbmcp.notebook.display import CallResult, Status, Table, connection_lines, tool_rows
 from nbmcp.notebook.kernel import main_thread_executor
@@ -23,10 +22,10 @@ from nbmcp.notebook.parsing import RESERVED, call_arguments
 from nbmcp.notebook.toolcell import MAIN_THREAD_ATTR
 
 if TYPE_CHECKING:
-    from nbmcp.notebook.magics import NbmcpMagics
     from nbmcp.server import MCPServer
 
 __all__ = [
+    "MagicsSettings",
     "apply_timeout",
     "cmd_call",
     "cmd_remove",
@@ -38,15 +37,28 @@ __all__ = [
     "status",
 ]
 
-_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 _HOPS = 20
 """How many ports after the default one ``%mcp start`` tries when the default is taken."""
 
 
+class MagicsSettings(Protocol):
+    """What the subcommands read and keep on the magics object (``NbmcpMagics`` is one)."""
+
+    host: str
+    port: int
+    api_key: str | None
+    freeze_gc: bool
+    port_chosen: bool
+    serving: bool
+    main_thread_tools: set[str]
+
+    @property
+    def server(self) -> MCPServer: ...
+
+
 def apply_timeout(server: MCPServer, seconds: float) -> None:
     """Set the per-call timeout (``0`` or less: none)."""
-    server.registry.tool_timeout = seconds if seconds > 0 else None
-    server.config.tool_timeout = max(seconds, 0.0)
+    server.config.tool_timeout = seconds if seconds > 0 else None
 
 
 def _count(n: int, word: str) -> str:
@@ -72,7 +84,7 @@ def _start_on(server: MCPServer, host: str, port: int, hop: bool) -> tuple[str, 
     raise UsageError(f"%mcp start: no free port near {port}")  # pragma: no cover - port 0 never fails so
 
 
-def cmd_start(magics: NbmcpMagics, args: Any) -> None:
+def cmd_start(magics: MagicsSettings, args: Any) -> None:
     """``%mcp start [--host H] [--port P] [--api-key K]``."""
     server = magics.server
     key = args.api_key if args.api_key is not None else magics.api_key
@@ -101,7 +113,7 @@ def cmd_start(magics: NbmcpMagics, args: Any) -> None:
         lines.append(hopped)
     if server.config.api_key:
         lines.append("  clients must send the key: X-API-Key: <key> or Authorization: Bearer <key>")
-    if host not in _LOOPBACK and "*" not in server.config.allowed_hosts:
+    if not is_loopback(host) and "*" not in server.config.allowed_hosts:
         lines.append(
             f"  bound to {host}: requests must name an allowed Host; add the names clients use to "
             "nbmcp.current_server().config.allowed_hosts ('*' allows any)"
@@ -110,7 +122,7 @@ def cmd_start(magics: NbmcpMagics, args: Any) -> None:
     print("\n".join(lines))
 
 
-def cmd_stop(magics: NbmcpMagics, args: Any) -> None:
+def cmd_stop(magics: MagicsSettings, args: Any) -> None:
     """``%mcp stop``: free the port; the tools stay registered."""
     server = magics.server
     if magics.serving:
@@ -121,14 +133,14 @@ def cmd_stop(magics: NbmcpMagics, args: Any) -> None:
     print(f"nbmcp: stopped; port {port} is free" if port else "nbmcp: not serving")
 
 
-def status(magics: NbmcpMagics) -> Status:
+def status(magics: MagicsSettings) -> Status:
     """The facts ``%mcp status`` shows."""
     server = magics.server
     state = f"serving at {server.url}" if server.url else server.state.value.replace("new", "not started")
     stats = server.monitor.stats
     calls = sum(s.calls for s in stats.values())
     errors = sum(s.errors for s in stats.values())
-    timeout = server.registry.tool_timeout
+    timeout = server.config.tool_timeout
     facts = [
         ("server", server.name),
         ("state", state),
@@ -143,12 +155,12 @@ def status(magics: NbmcpMagics) -> Status:
     return Status(facts, list(SERVER_LOG)[-10:])
 
 
-def cmd_status(magics: NbmcpMagics, args: Any) -> Status:
+def cmd_status(magics: MagicsSettings, args: Any) -> Status:
     """``%mcp status``."""
     return status(magics)
 
 
-def cmd_tools(magics: NbmcpMagics, args: Any) -> Table:
+def cmd_tools(magics: MagicsSettings, args: Any) -> Table:
     """``%mcp tools``: a table of the tools."""
     server = magics.server
     runs = {"sync": "worker thread", "async": "server loop", "generator": "worker thread (streams)"}
@@ -158,7 +170,7 @@ def cmd_tools(magics: NbmcpMagics, args: Any) -> Table:
     return tool_rows(dict(server.tools), dict(server.monitor.stats), flags)
 
 
-def cmd_remove(magics: NbmcpMagics, args: Any) -> None:
+def cmd_remove(magics: MagicsSettings, args: Any) -> None:
     """``%mcp remove NAME``."""
     if not magics.server.remove_tool(args.name):
         raise UsageError(f"%mcp remove: no tool named {args.name!r} (%mcp tools lists them)")
@@ -166,11 +178,8 @@ def cmd_remove(magics: NbmcpMagics, args: Any) -> None:
     print(f"nbmcp: tool {args.name!r} removed")
 
 
-def cmd_call(magics: NbmcpMagics, args: Any) -> CallResult:
-    """``%mcp call NAME '{"a": 1}'``: through the registry, as a client's call goes."""
-    from nbmcp.protocol.exchange import Exchange, Pending
-    from nbmcp.protocol.session import Session
-
+def cmd_call(magics: MagicsSettings, args: Any) -> CallResult:
+    """``%mcp call NAME '{"a": 1}'``: the server's own call path, as a client's call goes."""
     server = magics.server
     tool = server.tools.get(args.name)
     if tool is None:
@@ -182,49 +191,19 @@ def cmd_call(magics: NbmcpMagics, args: Any) -> CallResult:
             f"which this cell holds; call it from a client, or `await {args.name}(...)` in a cell"
         )
     arguments = call_arguments(args.arguments)
-
-    async def one() -> dict[str, Any]:
-        exchange = Exchange(Session(None), "nbmcp-magic", None, {}, None, Pending())
-        result: dict[str, Any] = await server.registry.call_tool(args.name, arguments, exchange)
-        return result
-
-    events: list[Any] = []
-    unsubscribe = server.monitor.subscribe(lambda e: events.append(e) if e.arguments is arguments else None)
-    loop = server.engine.loop if server.url else None
     started = time.perf_counter()
+    future = server.submit_call(args.name, arguments, transport="notebook")
     try:
-        if loop is not None:
-            future: concurrent.futures.Future[Any] = asyncio.run_coroutine_threadsafe(one(), loop)
-        else:
-            future = _in_thread(one)
-        try:
-            result = executor.wait_pumping(future)
-        except KeyboardInterrupt:
-            future.cancel()
-            raise
-    finally:
-        unsubscribe()
-    output = events[0].output if events else ""
-    return CallResult(args.name, result, output, time.perf_counter() - started)
+        result, record = executor.wait_pumping(future)
+    except KeyboardInterrupt:
+        future.cancel()
+        raise
+    except UnknownToolError:  # removed while the call was on its way
+        raise UsageError(f"%mcp call: no tool named {args.name!r} (%mcp tools lists them)") from None
+    return CallResult(args.name, result, record.output, time.perf_counter() - started)
 
 
-def _in_thread(make: Any) -> concurrent.futures.Future[Any]:
-    """Run ``asyncio.run(make())`` on a thread of its own (no server loop to borrow)."""
-    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-
-    def run() -> None:
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            future.set_result(asyncio.run(make()))
-        except BaseException as exc:
-            future.set_exception(exc)
-
-    threading.Thread(target=run, name="nbmcp-call", daemon=True).start()
-    return future
-
-
-def cmd_schema(magics: NbmcpMagics, args: Any) -> Any:
+def cmd_schema(magics: MagicsSettings, args: Any) -> Any:
     """``%mcp schema [--url] [--openapi] [--envelope] [--auth]``: the checked Action schema.
 
     The report shows itself as HTML in the notebook (findings, copy button, download link).
@@ -238,7 +217,7 @@ def cmd_schema(magics: NbmcpMagics, args: Any) -> Any:
         raise UsageError(f"%mcp schema: {exc}") from None
 
 
-def reserved(magics: NbmcpMagics, command: str, rest: list[str]) -> Any:
+def reserved(magics: MagicsSettings, command: str, rest: list[str]) -> Any:
     """``%mcp publish|monitor|connect``: not there yet (says so plainly)."""
     print(f"%mcp {command} is not there yet: {RESERVED[command]} comes in a later release.")
     return None

@@ -76,7 +76,18 @@ class Pending:
 class Exchange:
     """The context of one client request as it is handled."""
 
-    __slots__ = ("_close", "_pending", "_send", "headers", "loop", "meta", "request_id", "session")
+    __slots__ = (
+        "_close",
+        "_pending",
+        "_send",
+        "headers",
+        "loop",
+        "meta",
+        "record",
+        "request_id",
+        "session",
+        "transport",
+    )
 
     def __init__(
         self,
@@ -87,6 +98,8 @@ class Exchange:
         send: Send | None,
         pending: Pending,
         close: Callable[[], None] | None = None,
+        *,
+        transport: str = "mcp",
     ) -> None:
         self.session = session
         self.request_id = request_id
@@ -96,6 +109,10 @@ class Exchange:
         self._pending = pending
         self._close = close
         self.loop = asyncio.get_running_loop()
+        self.transport = transport
+        """The door the request came through: ``"mcp"``, ``"rest"`` or ``"notebook"``."""
+        self.record: Any = None
+        """The call record a tool call opened for this request (set by the registry)."""
 
     @property
     def progress_token(self) -> str | int | None:

@@ -44,15 +44,21 @@ class Session:
         "last_seen",
         "log_level",
         "outbox",
+        "principal",
         "stream_open",
         "subscriptions",
         "transport",
         "version",
     )
 
-    def __init__(self, session_id: str | None = None, version: str = LATEST_VERSION) -> None:
+    def __init__(
+        self, session_id: str | None = None, version: str = LATEST_VERSION, *, principal: str | None = None
+    ) -> None:
         self.id = session_id
         self.version = version
+        self.principal = principal
+        """Who opened the session (a key's label, a token's subject); ``None`` without auth.
+        Only the same principal may use the session afterwards."""
         self.client_info: dict[str, Any] = {}
         self.client_capabilities: dict[str, Any] = {}
         self.initialized = session_id is None

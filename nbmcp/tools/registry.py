@@ -7,21 +7,21 @@ the registry changes; every change is announced to listeners (the server turns t
 
 from __future__ import annotations
 
+import asyncio
 import inspect
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from nbmcp.errors import DuplicateNameError, InvalidParams, ResourceNotFound
-from nbmcp.monitor import CallEvent, Monitor
+from nbmcp.config import ServerConfig
+from nbmcp.errors import DuplicateNameError, InvalidParams, ResourceNotFound, UnknownToolError
+from nbmcp.monitor import CallRecord, Monitor
 from nbmcp.monitor.output import capture
+from nbmcp.protocol.exchange import Exchange, Pending
+from nbmcp.protocol.session import Session
 from nbmcp.tools.prompts import Prompt
 from nbmcp.tools.resources import Resource
 from nbmcp.tools.tool import Tool
-
-if TYPE_CHECKING:
-    from nbmcp.protocol.exchange import Exchange
 
 __all__ = ["Registry"]
 
@@ -36,14 +36,14 @@ class Registry:
         self,
         monitor: Monitor | None = None,
         *,
+        config: ServerConfig | None = None,
         executor: Executor | None = None,
-        tool_timeout: float | None = 60.0,
-        mask_error_details: bool = False,
     ) -> None:
         self.monitor = monitor if monitor is not None else Monitor()
+        self.config = config if config is not None else ServerConfig()
+        """Where ``tool_timeout`` and ``mask_error_details`` are read, call by call."""
         self.executor = executor
-        self.tool_timeout = tool_timeout
-        self.mask_error_details = mask_error_details
+        self._pending = Pending()
         self.tools: dict[str, Tool] = {}
         self.resources: dict[str, Resource] = {}
         self.prompts: dict[str, Prompt] = {}
@@ -135,34 +135,69 @@ class Registry:
         )
 
     async def call_tool(self, name: str, arguments: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
-        """Run a tool and record the call in the monitor."""
+        """Run a tool; its call record (``exchange.record``) is in the monitor from start to end.
+
+        Every door ends here: MCP requests through the engine, the REST facade and the
+        notebook through :meth:`call_local`.
+
+        Raises:
+            UnknownToolError: no tool of that name.
+        """
         tool = self.tools.get(name)
         if tool is None:
-            raise InvalidParams(f"Unknown tool: {name}")
-        started = time.time()
-        t0 = time.perf_counter()
-        with capture() as printed:
-            result = await tool.run(
-                arguments,
-                exchange,
-                executor=self.executor,
-                timeout=self.tool_timeout,
-                mask_errors=self.mask_error_details,
-            )
-        failed = bool(result.get("isError"))
-        self.monitor.record(
-            CallEvent(
-                tool=name,
-                arguments=arguments,
-                started=started,
-                duration=time.perf_counter() - t0,
-                ok=not failed,
-                error=result["content"][0].get("text") if failed and result["content"] else None,
-                session_id=exchange.session.id,
-                output=printed.getvalue(),
-            )
+            raise UnknownToolError(f"Unknown tool: {name}")
+        session = exchange.session
+        info = session.client_info
+        client = (
+            {"name": str(info.get("name", "")), "version": str(info.get("version", ""))} if info else None
         )
+        record = CallRecord(
+            name,
+            arguments,
+            transport=exchange.transport,
+            session_id=session.id,
+            principal=session.principal,
+            client=client,
+        )
+        exchange.record = record
+        self.monitor.start(record)
+        with capture() as printed:
+            try:
+                result = await tool.run(
+                    arguments,
+                    exchange,
+                    executor=self.executor,
+                    timeout=self.config.tool_timeout,
+                    mask_errors=self.config.mask_error_details,
+                )
+            except BaseException as exc:  # cancelled, or the server is stopping: still closed
+                why = "cancelled" if isinstance(exc, asyncio.CancelledError) else f"failed: {exc!r}"
+                record.finish({"content": [{"type": "text", "text": f"call {why}"}], "isError": True})
+                self.monitor.finish(record)
+                raise
+        record.finish(result, printed.getvalue())
+        self.monitor.finish(record)
         return result
+
+    async def call_local(
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        *,
+        transport: str,
+        headers: Mapping[str, str] | None = None,
+        principal: str | None = None,
+    ) -> tuple[dict[str, Any], CallRecord]:
+        """Call a tool for a caller without an MCP session (the REST facade, the notebook).
+
+        Returns the MCP ``tools/call`` result and the call's record. Must run on an event
+        loop (the server's, or any, when the server is not running).
+        """
+        session = Session(None, principal=principal)
+        exchange = Exchange(session, None, None, headers or {}, None, self._pending, transport=transport)
+        result = await self.call_tool(name, arguments, exchange)
+        record: CallRecord = exchange.record
+        return result, record
 
     def _resources_of(self, templates: bool) -> Iterable[Resource]:
         return [r for r in list(self.resources.values()) if r.is_template == templates]

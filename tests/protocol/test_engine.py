@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from nbmcp.config import ServerConfig
 from nbmcp.monitor import Monitor
 from nbmcp.protocol import SUPPORTED_VERSIONS, Engine, ServerInfo, Session, Sessions
 from nbmcp.protocol.versions import negotiate
@@ -15,7 +16,7 @@ from nbmcp.tools import Registry, Tool
 
 
 def _engine() -> tuple[Engine, Registry]:
-    registry = Registry(Monitor(), tool_timeout=5)
+    registry = Registry(Monitor(), config=ServerConfig(tool_timeout=5))
 
     def add(a: int, b: int) -> int:
         """Add two numbers."""
