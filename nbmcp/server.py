@@ -294,10 +294,13 @@ class MCPServer:
             if not future.set_running_or_notify_cancel():
                 call.close()
                 return
+            loop = asyncio.new_event_loop()
             try:
-                future.set_result(asyncio.run(call))
+                future.set_result(loop.run_until_complete(call))
             except BaseException as exc:
                 future.set_exception(exc)
+            finally:  # a tool thread that outlived its timeout is not waited for
+                loop.close()
 
         threading.Thread(target=run, name="nbmcp-call", daemon=True).start()
         return future

@@ -135,7 +135,9 @@ def test_every_request_is_judged_once_and_carries_the_layers_headers() -> None:
     base = server.start().removesuffix("/mcp")
     try:
         with httpx.Client(base_url=base, timeout=10) as client:
-            plain = client.post("/mcp", json=rpc("tools/call", {"name": "add", "arguments": {"a": 2, "b": 3}}))
+            plain = client.post(
+                "/mcp", json=rpc("tools/call", {"name": "add", "arguments": {"a": 2, "b": 3}})
+            )
             rest = client.post("/tools/add", json={"a": 2, "b": 3})
             health = client.get("/health")  # served by the FastAPI app, which has a chain of its own
             docs = client.get("/docs")
@@ -143,7 +145,9 @@ def test_every_request_is_judged_once_and_carries_the_layers_headers() -> None:
                 "POST",
                 "/mcp",
                 headers=SSE,
-                json=rpc("tools/call", {"name": "steps", "arguments": {"n": 2}, "_meta": {"progressToken": "p"}}),
+                json=rpc(
+                    "tools/call", {"name": "steps", "arguments": {"n": 2}, "_meta": {"progressToken": "p"}}
+                ),
             ) as stream:
                 assert stream.headers["content-type"].startswith("text/event-stream")
                 assert stream.headers["x-chain"] == "judged"
