@@ -173,7 +173,7 @@ def test_call_tool_sync_refuses_to_block_the_server_loop() -> None:
 
 
 def test_tool_timeout_has_one_home_read_at_call_time() -> None:
-    server, entered, release = build(tool_timeout=None)
+    server, _, release = build(tool_timeout=None)
     assert server.config.tool_timeout is None
     server.config.tool_timeout = 0.2  # changed while built: the next call obeys it
     try:
