@@ -88,7 +88,14 @@ def result_response(msg_id: Any, result: dict[str, Any]) -> dict[str, Any]:
 
 
 def error_response(msg_id: Any, exc: ProtocolError) -> dict[str, Any]:
-    """An error answer carrying the exception's code, message and data."""
+    """An error answer carrying the exception's code, message and data.
+
+    When the request's id is unknown (unparsable body, a refusal before any message was
+    read), the answer has no ``id`` member: MCP's schema allows only a string or an integer
+    there (no ``null``), and from revision 2025-11-25 on it says such an answer has none.
+    """
+    if msg_id is None:
+        return {"jsonrpc": "2.0", "error": exc.error}
     return {"jsonrpc": "2.0", "id": msg_id, "error": exc.error}
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
 from collections.abc import Callable
 
 import httpx
@@ -13,6 +12,7 @@ import pytest
 
 from nbmcp import MCPServer, PortInUseError, ServerStateError
 from nbmcp.server import ServerState
+from tests.peers import oracle
 
 
 def _server() -> MCPServer:
@@ -26,13 +26,19 @@ def _server() -> MCPServer:
 
 
 def _call(url: str) -> httpx.Response:
+    """``echo("hi")`` in a sessionless POST; a 200 answer is judged by the oracle."""
     body = {
         "jsonrpc": "2.0",
         "id": 1,
         "method": "tools/call",
         "params": {"name": "echo", "arguments": {"text": "hi"}},
     }
-    return httpx.post(url, json=body, timeout=5)
+    response = httpx.post(url, json=body, timeout=5)
+    if response.status_code == 200:
+        answer = response.json()
+        version = oracle.sessionless_version("tools/call", answer=answer)
+        oracle.validate_answer("tools/call", answer, version, request_id=1, expect="result")
+    return response
 
 
 def _port_free(port: int) -> bool:
@@ -75,15 +81,15 @@ def test_port_in_use_is_a_clear_error(serve: Callable[..., str]) -> None:
     assert first.url is not None and _call(first.url).status_code == 200
 
 
-def test_restart_on_the_same_port_is_immediate(serve: Callable[..., str]) -> None:
+def test_restart_on_the_same_port_succeeds(serve: Callable[..., str]) -> None:
+    """No TIME_WAIT refusal after a served call (how fast it rebinds is bench/'s business)."""
     server = _server()
     serve(server)
     port = server.port
     _call(str(server.url))
     server.stop()
-    started = time.monotonic()
     url = server.start(port=port)
-    assert time.monotonic() - started < 1.0
+    assert server.port == port
     assert _call(url).status_code == 200
 
 
@@ -130,7 +136,9 @@ def test_the_app_mounts_in_any_asgi_host() -> None:
         body = {"jsonrpc": "2.0", "id": 5, "method": "tools/list"}
         answer = client.post("/agent/mcp", json=body)
         assert answer.status_code == 200
-        assert answer.json()["result"]["tools"][0]["name"] == "echo"
+        version = oracle.sessionless_version("tools/list", answer=answer.json())
+        result = oracle.validate_answer("tools/list", answer.json(), version, request_id=5)
+        assert result["tools"][0]["name"] == "echo"
         assert client.get("/agent/health").status_code == 200
 
 

@@ -10,21 +10,27 @@ from typing import Any
 import anyio
 import httpx
 
+from tests.peers import oracle
+
 PLAIN = {"Content-Type": "application/json"}
 
 
 def rpc(
     url: str, method: str, params: dict[str, Any] | None = None, timeout: float = 30.0, **headers: str
 ) -> Any:
-    """One plain JSON-RPC POST (the curl/ChatGPT shape); returns the ``result`` (or raises)."""
+    """One plain JSON-RPC POST (the curl/ChatGPT shape); returns the ``result`` (or raises).
+
+    The answer is judged by :func:`tests.peers.oracle.validate_answer` under the revision the
+    sessionless exchange ran at (``oracle.sessionless_version``).
+    """
     body: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": method}
     if params is not None:
         body["params"] = params
     response = httpx.post(url, json=body, headers={**PLAIN, **headers}, timeout=timeout)
     response.raise_for_status()
     answer = response.json()
-    assert "error" not in answer, answer
-    return answer["result"]
+    version = oracle.sessionless_version(method, headers, answer)
+    return oracle.validate_answer(method, answer, version, request_id=1, expect="result")
 
 
 def call(url: str, name: str, arguments: dict[str, Any] | None = None, timeout: float = 30.0) -> Any:

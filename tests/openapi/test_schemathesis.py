@@ -5,7 +5,8 @@ server on a free port and fuzzes every operation (coverage and fuzzing phases, p
 negative data), checking each response: not a server error, a documented status code, the
 documented content type and headers, and a body that matches the documented schema. Four
 variants: OpenAPI 3.1.0 and 3.0.3, per-tool and envelope, one of them behind an API key.
-Bounded: at most 50 examples per operation, a fixed seed, a timeout per run (about 5 s each).
+Bounded: at most 50 examples per operation, a fixed seed, a timeout per run against a hang
+(how long a run takes is measured in bench/, not asserted here).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -50,7 +50,7 @@ def test_schemathesis_finds_nothing(
 ) -> None:
     server = build_server(api_key=KEY if keyed else None, tool_timeout=10)
     base = serve(server).removesuffix("/mcp")
-    proc, elapsed = run_schemathesis(f"{base}/openapi.json?{query}", tmp_path, KEY if keyed else None)
+    proc = run_schemathesis(f"{base}/openapi.json?{query}", tmp_path, KEY if keyed else None)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
     counts = re.search(r"(\d+) generated, (\d+) passed", out)
@@ -59,7 +59,6 @@ def test_schemathesis_finds_nothing(
     assert generated == passed and generated >= (100 if "envelope" in query else 500), out[-3000:]
     operations = 1 if "envelope" in query else len(server.tools)
     assert f"{operations} selected / {operations} total" in out
-    assert elapsed < 45, f"schemathesis took {elapsed:.0f} s"
     # every call went through the registry, like an MCP client's (the monitor saw them)
     assert server.monitor.total_calls > (50 if "envelope" in query else 300)
 
@@ -72,15 +71,13 @@ def test_schemathesis_would_catch_a_server_error(
 
     monkeypatch.setattr(nbmcp.http.rest, "TOOL_ERROR_STATUS", 500)
     base = serve(build_server(tool_timeout=10)).removesuffix("/mcp")
-    proc, _ = run_schemathesis(f"{base}/openapi.json", tmp_path, None)
+    proc = run_schemathesis(f"{base}/openapi.json", tmp_path, None)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "Server error" in out and "POST /tools/refuse" in out
 
 
-def run_schemathesis(
-    location: str, cwd: Path, key: str | None
-) -> tuple[subprocess.CompletedProcess[str], float]:
+def run_schemathesis(location: str, cwd: Path, key: str | None) -> subprocess.CompletedProcess[str]:
     cmd = [
         sys.executable,
         "-m",
@@ -105,6 +102,4 @@ def run_schemathesis(
     ]
     if key:
         cmd += ["--header", f"X-API-Key: {key}"]
-    started = time.monotonic()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=180, check=False)
-    return proc, time.monotonic() - started
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=180, check=False)
