@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nbmcp._version import __version__
-from nbmcp.config import is_loopback
+from nbmcp.config import is_loopback, parse_api_key, read_api_key_file
 from nbmcp.errors import NbmcpError, TargetError
 
 __all__ = ["load_target", "main"]
@@ -75,8 +75,10 @@ def _notebook_module() -> Any:
 
 def _configure(server: Any, args: argparse.Namespace) -> None:
     server.config.stateless = server.config.stateless or args.stateless
-    if args.api_key:
-        server.config.api_key = args.api_key
+    owner, labelled = _api_keys(args)
+    if owner:
+        server.config.api_key = owner
+    server.config.api_keys.update(labelled)
     if not is_loopback(args.host) and server.config.allowed_hosts:
         # Bound to a public interface: accept the names clients use to reach it.
         server.config.allowed_hosts = [*server.config.allowed_hosts, args.host]
@@ -84,10 +86,39 @@ def _configure(server: Any, args: argparse.Namespace) -> None:
         server.config.allowed_hosts = [*server.config.allowed_hosts, *args.allow_host]
 
 
+def _api_keys(args: argparse.Namespace) -> tuple[str | None, dict[str, str]]:
+    """``--api-key K`` / ``--api-key LABEL=K`` (repeatable) and ``--api-key-file FILE``."""
+    owner: str | None = None
+    labelled: dict[str, str] = {}
+    for path in args.api_key_file:
+        try:
+            found = read_api_key_file(path)
+        except (OSError, ValueError) as exc:
+            raise TargetError(f"--api-key-file: {exc}") from None
+        twice = sorted(found.keys() & labelled.keys())
+        if twice:
+            raise TargetError(f"--api-key-file: the label {twice[0]!r} is given twice")
+        labelled.update(found)
+    for value in args.api_key:
+        try:
+            label, key = parse_api_key(value)
+        except ValueError as exc:
+            raise TargetError(f"--api-key: {exc}") from None
+        if label is None:
+            if owner is not None:
+                raise TargetError("--api-key: give one unlabelled key at most; label the others: LABEL=KEY")
+            owner = key
+        elif label in labelled:
+            raise TargetError(f"--api-key: the label {label!r} is given twice")
+        else:
+            labelled[label] = key
+    return owner, labelled
+
+
 def _announce(server: Any, url: str) -> None:
     _tune_gc()  # serving, with the target loaded: what is alive now stays alive
     tools = len(server.tools)
-    auth = " (needs X-API-Key)" if server.config.api_key else ""
+    auth = " (needs X-API-Key)" if server.config.requires_key else ""
     print(f"nbmcp: serving {server.name!r} with {tools} tool{'s' * (tools != 1)} at {url}{auth}", flush=True)
     print(
         f"  connect: claude mcp add --transport http {server.name} {url}   |   "
@@ -188,7 +219,19 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     serve.add_argument("--stateless", action="store_true", help="issue no sessions (for many workers)")
     serve.add_argument(
-        "--api-key", default=None, help="require this key (X-API-Key or Bearer); default $NBMCP_API_KEY"
+        "--api-key",
+        action="append",
+        default=[],
+        metavar="[LABEL=]KEY",
+        help="require a key (X-API-Key or Bearer); repeatable: LABEL=KEY names the caller in call records "
+        "(split at the first '=', so a key containing '=' needs a label); default $NBMCP_API_KEY",
+    )
+    serve.add_argument(
+        "--api-key-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="more keys, one 'LABEL KEY' a line ('#' comments); repeatable",
     )
     serve.add_argument(
         "--allow-host",

@@ -53,8 +53,10 @@ class MCPServer:
         version: Your server's version (``serverInfo.version``).
         instructions: Guidance clients may add to their model's prompt.
         title: A human-friendly name.
-        api_key: Require this key on every endpoint but ``/health``
-            (default: the ``NBMCP_API_KEY`` environment variable).
+        api_key: The owner key: every endpoint but ``/health`` then needs a key
+            (default: the ``NBMCP_API_KEY`` environment variable); principal ``default``.
+        api_keys: More keys by label, ``{"cursor": "K1", "ci": "K2"}``: each label is the
+            principal of the calls made with its key (in call records and ``Context``).
         host: Interface for :meth:`start`; loopback by default.
         port: Port for :meth:`start`; ``0`` picks a free one.
         stateless: Issue no sessions (for many workers).
@@ -84,6 +86,7 @@ class MCPServer:
         title: str | None = None,
         website_url: str | None = None,
         api_key: str | None = None,
+        api_keys: Mapping[str, str] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         stateless: bool = False,
@@ -98,6 +101,7 @@ class MCPServer:
             host=host,
             port=port,
             api_key=api_key,
+            api_keys=dict(api_keys or {}),
             stateless=stateless,
             allowed_origins=list(allowed_origins or []),
             session_ttl=session_ttl,

@@ -23,6 +23,7 @@ import orjson
 
 from nbmcp.errors import InvalidRequest
 from nbmcp.http.asgi import ASGIApp, Message, Receive, Scope, Send, header_map, send_json
+from nbmcp.principal import Principal
 from nbmcp.protocol import jsonrpc
 
 __all__ = [
@@ -65,8 +66,8 @@ class GuardRequest:
         self.headers = headers
         self.path = route_path(scope)
         self.door = door_of(self.path)
-        self.principal: str | None = None
-        """Who is calling, once a layer has authenticated the request (a key's label)."""
+        self.principal: Principal | None = None
+        """Who is calling, once a layer has authenticated the request."""
         self.response_headers: list[Header] = []
 
     @property
@@ -111,9 +112,9 @@ def headers_of(scope: Scope) -> dict[str, str]:
     return headers
 
 
-def principal_of(scope: Scope) -> str | None:
+def principal_of(scope: Scope) -> Principal | None:
     """Who the chain authenticated this request as (``None`` when nothing asked)."""
-    principal: str | None = scope.get(_PRINCIPAL)
+    principal: Principal | None = scope.get(_PRINCIPAL)
     return principal
 
 

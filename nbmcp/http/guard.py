@@ -11,8 +11,9 @@ from __future__ import annotations
 import hmac
 from urllib.parse import urlsplit
 
-from nbmcp.config import LOOPBACK_HOSTS, ServerConfig
+from nbmcp.config import LOOPBACK_HOSTS, OWNER_LABEL, ServerConfig
 from nbmcp.http.chain import GuardRequest, Layer, Refusal
+from nbmcp.principal import Principal
 
 __all__ = ["OPEN_PATHS", "ApiKeyLayer", "BodyLimitLayer", "HostOriginLayer", "default_layers"]
 
@@ -67,14 +68,29 @@ class HostOriginLayer:
 
 
 class ApiKeyLayer:
-    """``X-API-Key: K`` or ``Authorization: Bearer K`` on every path but :data:`OPEN_PATHS`."""
+    """``X-API-Key: K`` or ``Authorization: Bearer K`` on every path but :data:`OPEN_PATHS`.
+
+    The owner key (``api_key``) is principal ``default``; a labelled key (``api_keys``) is
+    its label. Every configured key is compared, each in constant time, so the time taken
+    does not tell which (if any) came close.
+    """
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
 
+    def _keys(self) -> list[tuple[Principal, bytes]]:
+        config = self.config
+        keys: list[tuple[Principal, bytes]] = []
+        if config.api_key:
+            keys.append((Principal("default", owner=True), config.api_key.encode()))
+        for label, key in config.api_keys.items():
+            if key:
+                keys.append((Principal(label, owner=label == OWNER_LABEL), key.encode()))
+        return keys
+
     async def check(self, request: GuardRequest) -> Refusal | None:
-        key = self.config.api_key
-        if not key or request.path in OPEN_PATHS:
+        keys = self._keys()
+        if not keys or request.path in OPEN_PATHS:
             return None
         headers = request.headers
         given = headers.get("x-api-key")
@@ -82,12 +98,18 @@ class ApiKeyLayer:
             authz = headers.get("authorization", "")
             if authz[:7].lower() == "bearer ":
                 given = authz[7:].strip()
-        if given is None or not hmac.compare_digest(given.encode(), key.encode()):
-            why = "missing API key" if given is None else "invalid API key"
-            message = f"Unauthorized: {why} (send X-API-Key or Authorization: Bearer)"
-            return Refusal(401, message, "unauthorized", [_CHALLENGE])
-        request.principal = "default"
-        return None
+        if given is not None:
+            offered = given.encode()
+            found = None
+            for principal, key in keys:
+                if hmac.compare_digest(offered, key) and found is None:
+                    found = principal
+            if found is not None:
+                request.principal = found
+                return None
+        why = "missing API key" if given is None else "invalid API key"
+        message = f"Unauthorized: {why} (send X-API-Key or Authorization: Bearer)"
+        return Refusal(401, message, "unauthorized", [_CHALLENGE])
 
 
 class BodyLimitLayer:

@@ -17,6 +17,7 @@ from nbmcp.errors import InvalidRequest, ParseError, ProtocolError, UnsupportedV
 from nbmcp.http.asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_empty, send_json
 from nbmcp.http.chain import headers_of, principal_of
 from nbmcp.http.sse import StreamLog, frame, logs_of, new_stream, parse_event_id
+from nbmcp.principal import Principal
 from nbmcp.protocol import jsonrpc
 from nbmcp.protocol.engine import Engine
 from nbmcp.protocol.session import Session
@@ -80,7 +81,7 @@ class McpEndpoint:
     # -- POST -----------------------------------------------------------------------------
 
     async def _post(
-        self, receive: Receive, send: Send, headers: dict[str, str], principal: str | None
+        self, receive: Receive, send: Send, headers: dict[str, str], principal: Principal | None
     ) -> None:
         try:
             body = await read_body(receive, self.config.max_body_bytes)
@@ -168,7 +169,7 @@ class McpEndpoint:
         return False
 
     def _session_for(
-        self, headers: dict[str, str], is_init: bool, batch: bool, principal: str | None
+        self, headers: dict[str, str], is_init: bool, batch: bool, principal: Principal | None
     ) -> Session | tuple[int, dict[str, Any]]:
         """The session a POST belongs to, or the (status, body) to refuse it with.
 
@@ -190,7 +191,7 @@ class McpEndpoint:
         session_id = headers.get("mcp-session-id")
         if session_id and not self.config.stateless:
             session = self.engine.sessions.get(session_id)
-            if session is None or session.principal != principal:
+            if session is None or not session.belongs_to(principal):
                 return 404, _rpc_error(InvalidRequest("Session not found: initialize a new session"))
             return session
         version = version_header or (DEFAULT_HEADERLESS_VERSION if batch else LATEST_VERSION)
@@ -247,7 +248,7 @@ class McpEndpoint:
     # -- GET ------------------------------------------------------------------------------
 
     async def _get(
-        self, receive: Receive, send: Send, headers: dict[str, str], principal: str | None
+        self, receive: Receive, send: Send, headers: dict[str, str], principal: Principal | None
     ) -> None:
         if "text/event-stream" not in headers.get("accept", ""):
             await send_json(
@@ -331,7 +332,7 @@ class McpEndpoint:
             closing.cancel()
 
     async def _own_session(
-        self, send: Send, headers: dict[str, str], principal: str | None
+        self, send: Send, headers: dict[str, str], principal: Principal | None
     ) -> Session | None:
         """The caller's session named by a GET or DELETE, or ``None`` once refused.
 
@@ -348,7 +349,7 @@ class McpEndpoint:
             )
             return None
         session = self.engine.sessions.get(session_id)
-        if session is None or session.principal != principal:
+        if session is None or not session.belongs_to(principal):
             await send_json(send, 404, _rpc_error(InvalidRequest("Session not found")))
             return None
         return session
@@ -362,7 +363,7 @@ class McpEndpoint:
 
     # -- DELETE ---------------------------------------------------------------------------
 
-    async def _delete(self, send: Send, headers: dict[str, str], principal: str | None) -> None:
+    async def _delete(self, send: Send, headers: dict[str, str], principal: Principal | None) -> None:
         session = await self._own_session(send, headers, principal)
         if session is None or session.id is None:
             return

@@ -41,6 +41,12 @@ _HOPS = 20
 """How many ports after the default one ``%mcp start`` tries when the default is taken."""
 
 
+_TYPED_KEY = (
+    "nbmcp: note: a key typed in a cell is saved in the notebook file and its history; "
+    "set NBMCP_API_KEY in the environment Jupyter starts from instead"
+)
+
+
 class MagicsSettings(Protocol):
     """What the subcommands read and keep on the magics object (``NbmcpMagics`` is one)."""
 
@@ -90,6 +96,8 @@ def cmd_start(magics: MagicsSettings, args: Any) -> None:
     key = args.api_key if args.api_key is not None else magics.api_key
     if key is not None:
         server.config.api_key = key or None  # read per request: takes effect at once
+        if key:
+            print(_TYPED_KEY)
     if magics.serving:
         given = [flag for flag, value in (("--host", args.host), ("--port", args.port)) if value is not None]
         note = f" ({' and '.join(given)} ignored: the nbmcp serve command line sets them)" if given else ""
@@ -111,14 +119,14 @@ def cmd_start(magics: MagicsSettings, args: Any) -> None:
     lines = [f"nbmcp: serving {server.name!r} ({_count(len(server.tools), 'tool')}) at {url}"]
     if hopped:
         lines.append(hopped)
-    if server.config.api_key:
+    if server.config.requires_key:
         lines.append("  clients must send the key: X-API-Key: <key> or Authorization: Bearer <key>")
     if not is_loopback(host) and "*" not in server.config.allowed_hosts:
         lines.append(
             f"  bound to {host}: requests must name an allowed Host; add the names clients use to "
             "nbmcp.current_server().config.allowed_hosts ('*' allows any)"
         )
-    lines += connection_lines(server.name, url, bool(server.config.api_key))
+    lines += connection_lines(server.name, url, server.config.requires_key)
     print("\n".join(lines))
 
 
@@ -148,7 +156,7 @@ def status(magics: MagicsSettings) -> Status:
         ("sessions", str(len(server.engine.sessions))),
         ("calls", f"{calls} ({_count(errors, 'error')})"),
         ("tool timeout", f"{timeout:g} s" if timeout else "none"),
-        ("api key", "required" if server.config.api_key else "none (loopback only by default)"),
+        ("api key", "required" if server.config.requires_key else "none (loopback only by default)"),
     ]
     if magics.main_thread_tools:
         facts.append(("main-thread tools", ", ".join(sorted(magics.main_thread_tools))))

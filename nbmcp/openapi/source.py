@@ -54,7 +54,7 @@ class ActionSchemas:
             return auth
         if getattr(self.config, "oauth", None) is not None:
             return "oauth"
-        return "header" if self.config.api_key else "none"
+        return "header" if self.config.requires_key else "none"
 
     def server_url(self, url: str | None = None, local_url: str | None = None) -> str | None:
         """``url`` if given, else the public URL (a tunnel's), else ``local_url``."""

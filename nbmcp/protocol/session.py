@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
+from nbmcp.principal import Principal
 from nbmcp.protocol.versions import LATEST_VERSION
 
 __all__ = ["LOG_LEVELS", "Session", "Sessions"]
@@ -52,13 +53,16 @@ class Session:
     )
 
     def __init__(
-        self, session_id: str | None = None, version: str = LATEST_VERSION, *, principal: str | None = None
+        self,
+        session_id: str | None = None,
+        version: str = LATEST_VERSION,
+        *,
+        principal: Principal | None = None,
     ) -> None:
         self.id = session_id
         self.version = version
         self.principal = principal
-        """Who opened the session (a key's label, a token's subject); ``None`` without auth.
-        Only the same principal may use the session afterwards."""
+        """Who opened the session; ``None`` without auth. Only the same caller may use it later."""
         self.client_info: dict[str, Any] = {}
         self.client_capabilities: dict[str, Any] = {}
         self.initialized = session_id is None
@@ -70,6 +74,13 @@ class Session:
         self.stream_open = False
         self.transport: dict[str, Any] = {}
         """State the transport keeps per session (e.g. SSE logs for resumption); opaque here."""
+
+    def belongs_to(self, principal: Principal | None) -> bool:
+        """Whether ``principal`` is the caller that opened this session (same key or subject)."""
+        mine = self.principal
+        if mine is None or principal is None:
+            return mine is principal
+        return mine.key == principal.key
 
     def wants_log(self, level: str) -> bool:
         """Whether a log message at ``level`` passes the client's ``logging/setLevel``."""

@@ -17,6 +17,7 @@ from nbmcp.config import ServerConfig
 from nbmcp.errors import DuplicateNameError, InvalidParams, ResourceNotFound, UnknownToolError
 from nbmcp.monitor import CallRecord, Monitor
 from nbmcp.monitor.output import capture
+from nbmcp.principal import Principal
 from nbmcp.protocol.exchange import Exchange, Pending
 from nbmcp.protocol.session import Session
 from nbmcp.tools.prompts import Prompt
@@ -156,7 +157,7 @@ class Registry:
             arguments,
             transport=exchange.transport,
             session_id=session.id,
-            principal=session.principal,
+            principal=session.principal.name if session.principal is not None else None,
             client=client,
         )
         exchange.record = record
@@ -186,7 +187,7 @@ class Registry:
         *,
         transport: str,
         headers: Mapping[str, str] | None = None,
-        principal: str | None = None,
+        principal: Principal | None = None,
     ) -> tuple[dict[str, Any], CallRecord]:
         """Call a tool for a caller without an MCP session (the REST facade, the notebook).
 

@@ -17,6 +17,7 @@ import pytest
 from nbmcp import Context, MCPServer
 from nbmcp.http.chain import GuardRequest, Refusal
 from nbmcp.http.runner import BackgroundServer
+from nbmcp.principal import Principal
 from tests.http.sse_client import events
 from tests.peers import oracle
 from tests.peers.peerkit import rpc
@@ -44,7 +45,8 @@ class WhoLayer:
     """Names the principal from a header, as an authentication layer does."""
 
     async def check(self, request: GuardRequest) -> Refusal | None:
-        request.principal = request.headers.get("x-who")
+        who = request.headers.get("x-who")
+        request.principal = Principal(who) if who else None
         return None
 
 
