@@ -119,6 +119,9 @@ class MCPServer:
         self.endpoint = McpEndpoint(self.engine, self.config)
         self.guards: list[Layer] = default_layers(self.config)
         """The guard chain's layers, in order; every door's requests pass them once."""
+        self.doors: dict[str, Any] = {}
+        """Raw ASGI apps by exact path beside ``/mcp`` and the REST facade (OAuth endpoints,
+        well-known documents); behind the same guard chain."""
         self.schemas = ActionSchemas(self.registry, self.info, self.config)
         """The ChatGPT Action schema, kept current as tools change (``/openapi.json``)."""
         self.state = ServerState.NEW
@@ -342,6 +345,7 @@ class MCPServer:
                 self.config,
                 {"name": self.name, "counts": self._counts, "schemas": self.schemas},
                 self.guards,
+                self.doors,
             )
         return self._app
 
@@ -450,7 +454,7 @@ class MCPServer:
             def on_loop(loop: Any) -> None:
                 self.engine.loop = loop
 
-            lane = FastLane(self.endpoint, lambda: self.app)
+            lane = FastLane(self.endpoint, lambda: self.app, self.doors)
             background = BackgroundServer(
                 GuardChain(lane, self.guards),  # judges every request once, whichever door
                 self.config.host,

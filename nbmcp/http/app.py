@@ -10,7 +10,7 @@ request once (the copy inside the FastAPI app sees the scope is judged and lets 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nbmcp.config import ServerConfig
@@ -29,8 +29,16 @@ class FastLane:
     FastAPI takes a fifth of a second that ``/mcp`` never has to wait for.
     """
 
-    def __init__(self, endpoint: McpEndpoint, app_factory: Callable[[], ASGIApp]) -> None:
+    def __init__(
+        self,
+        endpoint: McpEndpoint,
+        app_factory: Callable[[], ASGIApp],
+        doors: Mapping[str, ASGIApp] | None = None,
+    ) -> None:
         self.endpoint = endpoint
+        self.doors: Mapping[str, ASGIApp] = doors if doors is not None else {}
+        """More raw ASGI doors by exact path (OAuth endpoints, well-known documents), served
+        without FastAPI; read on every request."""
         self._factory = app_factory
         self.app: ASGIApp | None = None
         self.rest: ASGIApp | None = None
@@ -51,9 +59,15 @@ class FastLane:
         return app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in ("/mcp", "/mcp/"):
-            await self.endpoint(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            path = scope["path"]
+            if path in ("/mcp", "/mcp/"):
+                await self.endpoint(scope, receive, send)
+                return
+            door = self.doors.get(path)
+            if door is not None:
+                await door(scope, receive, send)
+                return
         app = self.app if self.app is not None else await self._full_app()
         if self.rest is not None and scope["type"] == "http" and scope["path"].startswith("/tools/"):
             await self.rest(scope, receive, send)
@@ -62,7 +76,11 @@ class FastLane:
 
 
 def build_app(
-    endpoint: McpEndpoint, config: ServerConfig, info: dict[str, Any], layers: Sequence[Layer]
+    endpoint: McpEndpoint,
+    config: ServerConfig,
+    info: dict[str, Any],
+    layers: Sequence[Layer],
+    doors: Mapping[str, ASGIApp] | None = None,
 ) -> Any:
     """The FastAPI app for a server, behind the guard chain.
 
@@ -72,6 +90,8 @@ def build_app(
         info: Called-on-demand facts for ``/health`` (``{"name": ..., "counts": callable}``),
             and the server's ``"schemas"`` (:class:`~nbmcp.openapi.ActionSchemas`).
         layers: The guard chain's layers (the same objects the fast lane's chain runs).
+        doors: More raw ASGI doors by exact path, mounted as routes (the fast lane serves
+            them itself).
     """
     from fastapi import FastAPI
     from starlette.routing import Route
@@ -87,5 +107,7 @@ def build_app(
     from nbmcp.http.rest import mount_rest
 
     mount_rest(app, endpoint, config, info)  # /tools/{name}, /openapi.json, /docs
+    for path, door in (doors or {}).items():
+        app.router.routes.append(Route(path, door, include_in_schema=False, methods=None))
     app.add_middleware(GuardChain, layers=layers)
     return app

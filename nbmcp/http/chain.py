@@ -32,15 +32,18 @@ __all__ = [
     "Layer",
     "Refusal",
     "door_of",
+    "guard_request_of",
     "headers_of",
     "principal_of",
     "render_refusal",
+    "report_refusal",
     "route_path",
 ]
 
 _JUDGED = "nbmcp.judged"
 _HEADERS = "nbmcp.headers"
 _PRINCIPAL = "nbmcp.principal"
+_REQUEST = "nbmcp.guard"
 
 Header = tuple[bytes, bytes]
 
@@ -59,9 +62,10 @@ class Refusal:
 class GuardRequest:
     """What the layers see of one request; they may set its principal and add response headers."""
 
-    __slots__ = ("door", "headers", "path", "principal", "response_headers", "scope")
+    __slots__ = ("_chain", "door", "headers", "path", "principal", "response_headers", "scope")
 
-    def __init__(self, scope: Scope, headers: dict[str, str]) -> None:
+    def __init__(self, scope: Scope, headers: dict[str, str], chain: GuardChain | None = None) -> None:
+        self._chain = chain
         self.scope = scope
         self.headers = headers
         self.path = route_path(scope)
@@ -79,9 +83,27 @@ class GuardRequest:
         """Send this header with whatever response the door gives (refusals included)."""
         self.response_headers.append((name, value))
 
+    def refused(self, refusal: Refusal) -> None:
+        """Tell every layer that can hear it (``refused``) that this request was refused.
+
+        The chain calls it for its own refusals; a door that refuses credentials itself (a
+        wrong owner key on the consent page) calls it through :func:`report_refusal`, so
+        that failed authentication is counted in one place whichever door saw it.
+        """
+        if self._chain is None:
+            return
+        for layer in self._chain.layers:
+            hook = getattr(layer, "refused", None)
+            if hook is not None:
+                hook(self, refusal)
+
 
 class Layer(Protocol):
-    """One check of the chain; ``None`` lets the request on to the next layer."""
+    """One check of the chain; ``None`` lets the request on to the next layer.
+
+    A layer may also define ``refused(request, refusal) -> None``: it is called after any
+    layer or door refused the request (a failed-authentication limit counts those).
+    """
 
     async def check(self, request: GuardRequest) -> Refusal | None: ...
 
@@ -118,6 +140,19 @@ def principal_of(scope: Scope) -> Principal | None:
     return principal
 
 
+def guard_request_of(scope: Scope) -> GuardRequest | None:
+    """The chain's view of this request (``None`` when no chain judged it)."""
+    request: GuardRequest | None = scope.get(_REQUEST)
+    return request
+
+
+def report_refusal(scope: Scope, refusal: Refusal) -> None:
+    """A door refused this request's credentials: let the chain's layers count it."""
+    request = guard_request_of(scope)
+    if request is not None:
+        request.refused(refusal)
+
+
 def render_refusal(door: str, refusal: Refusal) -> bytes:
     """The body of a refusal, as the door's clients read errors."""
     if door == "mcp":
@@ -130,17 +165,19 @@ class GuardChain:
 
     def __init__(self, app: ASGIApp, layers: Sequence[Layer]) -> None:
         self.app = app
-        self.layers = tuple(layers)
+        self.layers = layers
+        """Read on every request: a layer added to the list later takes part at once."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get(_JUDGED):
             await self.app(scope, receive, send)
             return
         scope[_JUDGED] = True
-        request = GuardRequest(scope, headers_of(scope))
+        request = scope[_REQUEST] = GuardRequest(scope, headers_of(scope), self)
         for layer in self.layers:
             refusal = await layer.check(request)
             if refusal is not None:
+                request.refused(refusal)
                 body = render_refusal(request.door, refusal)
                 await send_json(send, refusal.status, body, refusal.headers + request.response_headers)
                 return
