@@ -78,6 +78,15 @@ class NbmcpMagics(Magics, Configurable):
         """Cell id -> the tool that cell registered (renaming a function replaces its old tool)."""
         self.main_thread_tools: set[str] = set()
 
+    @classmethod
+    def class_get_trait_help(cls, trait: Any, inst: Any = None, helptext: str | None = None) -> str:
+        """``%config NbmcpMagics`` lists every option with its value: never the key's."""
+        if trait.name == "api_key" and inst is not None and getattr(inst, "api_key", None):
+            shown: str = super().class_get_trait_help(trait, None, helptext)
+            return shown + "\n    Current: '***' (set; the key is never shown)"
+        text: str = super().class_get_trait_help(trait, inst, helptext)
+        return text
+
     @observe("port")
     def _port_set(self, change: Any) -> None:
         self.port_chosen = True
@@ -244,14 +253,30 @@ def _on_exit_now(change: Any) -> None:
 
 
 def _prewarm() -> None:
-    def warm() -> None:
-        try:
-            import nbmcp.http.app
-            import nbmcp.server  # noqa: F401
+    """Import in a background thread what the first ``%%mcp_tool`` and ``%mcp start`` need.
 
-            __import__("uvicorn")  # FastAPI is built beside the running server, off /mcp's path
-        except Exception:  # an import error shows later, where it matters
-            pass
+    First what they import, in the order they need it: a cell that comes at once waits for
+    these imports instead of doing them itself (none of them loads pydantic's model machinery).
+    Then, after a pause, pydantic's model machinery, which a non-plain signature and the
+    FastAPI app built beside a started server need: later, so it does not take the CPU from
+    cells that register and start right away. (Not FastAPI itself: it imports opentelemetry
+    when that is installed, which ``%load_ext`` must not.)
+    """
+    import contextlib
+    import importlib
+    import time
+
+    now = ("nbmcp.server", "nbmcp.http.runner", "uvicorn", "uvloop", "uvicorn.protocols.http.httptools_impl")
+    later = ("pydantic.main", "pydantic.type_adapter", "pydantic.json_schema")
+    quiet = 0.5  # seconds between the two
+
+    def warm() -> None:
+        for names in (now, later):
+            if names is later:
+                time.sleep(quiet)
+            for name in names:
+                with contextlib.suppress(Exception):  # missing or broken: it shows later, where it matters
+                    importlib.import_module(name)
 
     threading.Thread(target=warm, name="nbmcp-prewarm", daemon=True).start()
 

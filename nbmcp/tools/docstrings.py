@@ -7,8 +7,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import docstring_parser
-
 __all__ = ["DocInfo", "parse_doc"]
 
 _SECTIONS = re.compile(
@@ -33,6 +31,8 @@ def parse_doc(fn: Any) -> DocInfo:
         return DocInfo()
     if not _SECTIONS.search(doc):
         return DocInfo(description=doc.strip())  # plain prose: nothing for the parser to split
+    import docstring_parser  # only for docstrings with sections
+
     try:
         parsed = docstring_parser.parse(doc)
     except docstring_parser.ParseError:

@@ -8,7 +8,6 @@ the kernel stays responsive while a cell runs; stopping or restarting frees the 
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import anyio
@@ -19,7 +18,7 @@ from mcp import Client
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.notebook.kernelkit import Kernel
+from tests.notebook.kernelkit import Kernel, now
 from tests.notebook.mcpkit import call, port_is_free, rpc, run_async, text_of, tool_names, wait_until
 from tests.peers.tools import free_port
 
@@ -36,8 +35,10 @@ def add(a: int, b: int) -> int:
 
 SLOW = """%%mcp_tool
 import time
+SLOW_ENDED = []
 def slow(seconds: float) -> str:
     time.sleep(seconds)
+    SLOW_ENDED.append(seconds)
     return 'done'
 """
 
@@ -55,6 +56,35 @@ server = nbmcp.current_server()
 def plain(x: int) -> int:
     return -x
 """
+
+
+def table(text: str) -> list[dict[str, str]]:
+    """The rows of a plain-text table as ``%mcp tools`` prints it (a header, a dashes line, rows)."""
+    header, dashes, *rows = text.splitlines()
+    spans, at = [], 0
+    for dash in dashes.split("  "):
+        if dash:
+            spans.append((at, at + len(dash)))
+        at += len(dash) + 2
+    names = [header[a:b].strip() for a, b in spans]
+    # the last column (the description) may be wider than its dashes
+    spans[-1] = (spans[-1][0], None)  # type: ignore[assignment]
+    return [{name: row[a:b].strip() for name, (a, b) in zip(names, spans, strict=True)} for row in rows]
+
+
+def test_table_reads_the_columns_of_mcp_tools() -> None:
+    text = (
+        "tool  arguments  runs           calls  errors  mean ms  description\n"
+        "----  ---------  -------------  -----  ------  -------  -----------\n"
+        "add   a, b       worker thread  13     1       1.1      Add two numbers, at length.\n"
+        "x                main thread    3      0       0.2"
+    )
+    rows = table(text)
+    assert rows[0] == {
+        "tool": "add", "arguments": "a, b", "runs": "worker thread", "calls": "13", "errors": "1",
+        "mean ms": "1.1", "description": "Add two numbers, at length.",
+    }  # fmt: skip
+    assert rows[1]["calls"] == "3" and rows[1]["arguments"] == "" and rows[1]["description"] == ""
 
 
 def start(kernel: Kernel, *flags: str) -> tuple[int, str]:
@@ -153,12 +183,11 @@ def test_stop_frees_the_port_and_start_again_is_immediate(kernel: Kernel) -> Non
     stopped = kernel.run("%mcp stop").ok()
     assert f"port {port} is free" in stopped.stdout
     assert port_is_free(port)
-    timed = kernel.run(
-        f"import time\nt0 = time.perf_counter()\n%mcp stop\n%mcp start --port {port}\n"
-        "print('took', time.perf_counter() - t0)"
-    ).ok()
-    took = float(timed.stdout.rsplit("took", 1)[1])
-    assert took < 0.3, timed.stdout
+    # stop and start again in one cell: the same port at once (how fast: bench/kernel_bench.py)
+    again = kernel.run(f"%mcp start --port {port}\n%mcp stop\n%mcp start --port {port}").ok()
+    served = [line for line in again.stdout.splitlines() if line.startswith("nbmcp: serving")]
+    assert len(served) == 2 and all(line.endswith(f"127.0.0.1:{port}/mcp") for line in served), again.stdout
+    assert f"port {port} is free" in again.stdout
     assert call(url, "add", {"a": 1, "b": 1})["structuredContent"] == {"result": 2}
     # stop and start on the same port, many times, while a client has just called
     for _ in range(3):
@@ -195,19 +224,26 @@ def test_a_call_made_while_a_cell_sleeps_is_answered_at_once_and_nothing_leaks(k
     ).ok()
     _, url = start(kernel)
     call(url, "add", {"a": 0, "b": 0})  # warm
-    sleeping = kernel.submit("import time\nprint('cell starts')\ntime.sleep(5)\nprint('cell ends')")
-    time.sleep(0.5)  # the cell is in time.sleep now
-    timings = []
+    sleeping = kernel.submit(
+        "import time\nprint('cell starts', flush=True)\ntime.sleep(5)\nprint('cell ends', flush=True)"
+    )
+    started = kernel.wait_for_output(sleeping, "cell starts")  # the cell is in time.sleep now
+    answered = []
     for i in range(5):
-        t0 = time.perf_counter()
         assert call(url, "add", {"a": i, "b": 1})["structuredContent"] == {"result": i + 1}
-        timings.append(time.perf_counter() - t0)
+        answered.append(now())
     assert call(url, "chatty", {"n": 7})["structuredContent"] == {"result": 7}
     # a bad request and an unknown path: the server's complaints must not reach the cell either
     rpc_error = httpx.post(url, content=b"{not json", headers={"Content-Type": "application/json"})
     assert rpc_error.status_code == 400
+    missing = httpx.get(url.removesuffix("/mcp") + "/no/such/path")
+    assert missing.status_code == 404
+    answered.append(now())
     reply = kernel.collect(sleeping, timeout=30)
-    assert max(timings) < 0.5, timings
+    # every answer came while the cell slept: none waited for the cell to end
+    ended = reply.output_at("cell ends")
+    assert reply.replied_at is not None
+    assert started < answered[0] and answered[-1] < ended < reply.replied_at, (started, answered, ended)
     assert reply.error is None
     assert reply.stdout == "cell starts\ncell ends\n", reply.stdout
     assert reply.stderr == "", reply.stderr
@@ -219,11 +255,13 @@ def test_prints_and_warnings_go_to_the_call_record_not_to_a_cell(kernel: Kernel)
         '    warnings.warn("careful with " + str(n))\n    return n\n'
     ).ok()
     _, url = start(kernel)
-    running = kernel.submit("import time\ntime.sleep(1.5)")
-    time.sleep(0.3)
+    running = kernel.submit("import time\nprint('cell starts', flush=True)\ntime.sleep(3)")
+    kernel.wait_for_output(running, "cell starts")
     call(url, "chatty", {"n": 7})
+    answered = now()
     reply = kernel.collect(running, timeout=30)
-    assert reply.stdout == "" and reply.stderr == "", (reply.stdout, reply.stderr)
+    assert reply.replied_at is not None and answered < reply.replied_at  # it ran while the cell did
+    assert reply.stdout == "cell starts\n" and reply.stderr == "", (reply.stdout, reply.stderr)
     record = kernel.run(
         "import nbmcp\nev = nbmcp.current_server().monitor.journal[-1]\nprint(repr(ev.output))"
     ).ok()
@@ -243,11 +281,10 @@ def test_an_exception_is_an_error_result_and_a_timeout_answers_while_the_kernel_
     _, url = start(kernel)
     failed = call(url, "boom")
     assert failed["isError"] is True and "ValueError: no good" in text_of(failed)
-    t0 = time.perf_counter()
     late = call(url, "slow", {"seconds": 4})
-    waited = time.perf_counter() - t0
     assert late["isError"] is True and "timed out after 1 s" in text_of(late)
-    assert waited < 3, waited
+    # the answer did not wait for the tool: 3 s of its sleep are still to go, and the kernel answers
+    assert kernel.run("SLOW_ENDED", timeout=10).ok().text == "[]"
     assert kernel.run("1 + 1", timeout=10).ok().text == "2"
     assert call(url, "slow", {"seconds": 0})["content"][0]["text"] == "done"
     kernel.run("%config NbmcpMagics.tool_timeout = 30").ok()
@@ -260,7 +297,6 @@ def test_rerunning_start_or_the_tool_cell_while_serving_never_hangs(kernel: Kern
     for _ in range(3):
         again = kernel.run(f"%mcp start --port {port}", timeout=10).ok()
         assert "already serving" in again.stdout
-        assert again.seconds < 2
         kernel.run(ADD, timeout=10).ok()
         assert "already serving" in kernel.run("%mcp start", timeout=10).ok().stdout
     assert call(url, "add", {"a": 1, "b": 2})["structuredContent"] == {"result": 3}
@@ -286,22 +322,24 @@ def test_main_thread_tools_run_on_the_kernel_thread_between_cells(kernel: Kernel
     assert text_of(call(url, "elsewhere")).startswith("nbmcp-tool")
     assert "main thread" in kernel.run("%mcp tools").ok().text
     # while a cell runs, a main-thread call waits for it, and only for it
-    running = kernel.submit("import time\ntime.sleep(2)")
-    time.sleep(0.3)
-    answers: list[tuple[float, str]] = []
+    running = kernel.submit(
+        "import time\nprint('cell starts', flush=True)\ntime.sleep(2)\nprint('cell ends', flush=True)"
+    )
+    started = kernel.wait_for_output(running, "cell starts")
+    answers: list[tuple[Any, str]] = []
 
     def call_where() -> None:
-        t0 = time.perf_counter()
         name = text_of(call(url, "where"))
-        answers.append((time.perf_counter() - t0, name))
+        answers.append((now(), name))
 
     caller = threading.Thread(target=call_where)
     caller.start()
     reply = kernel.collect(running, timeout=30)
     caller.join(30)
     assert answers and answers[0][1] == "MainThread"
-    assert 1.0 < answers[0][0] < 5, answers
-    assert reply.stdout == "" and reply.stderr == ""  # its print went to the call record
+    # answered after the cell ended (it waited for it), with no other cell run (only for it)
+    assert started < reply.output_at("cell ends") < answers[0][0], (started, answers)
+    assert reply.stdout == "cell starts\ncell ends\n" and reply.stderr == ""  # its print went to the record
     # %mcp call from the kernel itself reaches it too (no deadlock)
     shown = kernel.run("%mcp call where", timeout=20).ok()
     assert "MainThread" in shown.text and "on the main thread" in shown.text
@@ -322,8 +360,8 @@ def test_mcp_call_goes_through_the_client_path(kernel: Kernel) -> None:
     assert kv.text == "{'result': 42}"
     bad = kernel.run('%mcp call add \'{"a": "x"}\'').ok()
     assert "error" in bad.text and "Invalid arguments" in bad.text
-    stats = kernel.run("%mcp tools").ok().text
-    assert "add" in stats and "3" in stats.splitlines()[-1]  # three calls recorded, served or not
+    rows = table(kernel.run("%mcp tools").ok().text)
+    assert [(r["tool"], r["calls"], r["errors"]) for r in rows] == [("add", "3", "1")]  # served or not
     _, url = start(kernel)
     assert "adding 5 6" in kernel.run("%mcp call add a=5 b=6").ok().text
     assert call(url, "add", {"a": 1, "b": 1})["structuredContent"] == {"result": 2}
@@ -377,9 +415,14 @@ def test_reload_ext_stops_the_server_and_leaves_no_thread(kernel: Kernel) -> Non
     port, url = start(kernel)
     kernel.run("%reload_ext nbmcp").ok()
     assert port_is_free(port)
-    threads = kernel.run(
-        "import threading, time\ntime.sleep(0.2)\n"
-        "sorted(t.name for t in threading.enumerate() if t.name.startswith('nbmcp-server'))"
+    threads = kernel.run(  # a bounded wait for the threads to end, not a guessed pause
+        "import threading, time\n"
+        "def serving():\n"
+        "    return sorted(t.name for t in threading.enumerate() if t.name.startswith('nbmcp-server'))\n"
+        "deadline = time.monotonic() + 10\n"
+        "while serving() and time.monotonic() < deadline:\n"
+        "    time.sleep(0.01)\n"
+        "serving()"
     ).ok()
     assert threads.text == "[]"
     kernel.run(f"%mcp start --port {port}").ok()  # the tools survived the reload
