@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from nbmcp._version import __version__
-from nbmcp.config import is_loopback, parse_api_key, read_api_key_file
+from nbmcp.config import (
+    CORS_PRESETS,
+    DEFAULT_RATE_LIMIT,
+    expand_origins,
+    is_loopback,
+    parse_api_key,
+    read_api_key_file,
+)
 from nbmcp.errors import NbmcpError, TargetError
 
 __all__ = ["load_target", "main"]
@@ -79,11 +86,82 @@ def _configure(server: Any, args: argparse.Namespace) -> None:
     if owner:
         server.config.api_key = owner
     server.config.api_keys.update(labelled)
+    _use_builtin_oauth(server, args)
+    _use_issuer(server, args)
     if not is_loopback(args.host) and server.config.allowed_hosts:
         # Bound to a public interface: accept the names clients use to reach it.
         server.config.allowed_hosts = [*server.config.allowed_hosts, args.host]
     if args.allow_host:
         server.config.allowed_hosts = [*server.config.allowed_hosts, *args.allow_host]
+    if args.cors:
+        server.config.cors = _cors(server.config.cors, args.cors)
+    _limits(server, args)
+
+
+def _limits(server: Any, args: argparse.Namespace) -> None:
+    """``--rate-limit 100/15min|auto|off`` and ``--trust-proxy``."""
+    if args.trust_proxy:
+        server.config.trust_proxy = True
+    if args.rate_limit is not None:
+        from nbmcp.http.limits import LimitError, active_rate
+
+        server.config.rate_limit = args.rate_limit
+        try:
+            active_rate(server.config)
+        except LimitError as exc:
+            raise TargetError(f"--rate-limit: {exc}") from None
+
+
+def _cors(current: list[str], given: list[str]) -> list[str]:
+    """``--cors chatgpt,claude`` / ``--cors https://a.example`` (repeatable) added to ``current``."""
+    values = [part for value in given for part in value.split(",") if part.strip()]
+    try:
+        return expand_origins([*current, *values])
+    except ValueError as exc:
+        raise TargetError(f"--cors: {exc}") from None
+
+
+def _use_issuer(server: Any, args: argparse.Namespace) -> None:
+    """``--oauth-issuer URL --oauth-audience AUD [--oauth-scope S]``: accept that issuer's tokens."""
+    issuer_url, audience = args.oauth_issuer, args.oauth_audience
+    if not issuer_url and not audience:
+        return
+    if not issuer_url or not audience:
+        raise TargetError(
+            "--oauth-issuer and --oauth-audience go together: the issuer's URL and the API "
+            "identifier its tokens carry in 'aud'"
+        )
+    from nbmcp.auth.issuer import IssuerError, OAuthIssuer
+
+    try:
+        issuer = OAuthIssuer(issuer_url, audience, scopes=args.oauth_scope)
+    except IssuerError as exc:
+        raise TargetError(f"--oauth-issuer: {exc}") from None
+    try:  # a wrong URL is worth saying at once; a briefly unreachable issuer is not fatal
+        issuer.check()
+    except IssuerError as exc:
+        print(f"nbmcp: warning: {exc} (its tokens are refused until it answers)", file=sys.stderr, flush=True)
+    server.token_verifier = issuer
+
+
+def _use_builtin_oauth(server: Any, args: argparse.Namespace) -> None:
+    """``--oauth [--oauth-store memory|DIR]``: the built-in authorization server (ChatGPT, Claude)."""
+    if not getattr(args, "oauth", False):
+        if getattr(args, "oauth_store", None):
+            raise TargetError("--oauth-store goes with --oauth")
+        return
+    if args.oauth_issuer:
+        raise TargetError("--oauth and --oauth-issuer exclude each other: nbmcp issues the tokens, or it")
+    if server.oauth is None:
+        from nbmcp.http.oauth import install_builtin_oauth
+
+        server.oauth = install_builtin_oauth(server)
+    if args.oauth_store:
+        server.oauth.configure(store=args.oauth_store)
+    key = str(server.access_key)
+    shown = key if sys.stdout.isatty() else f"\u2022\u2022\u2022\u2022{key[-4:]}"
+    where = "generated for this run" if server.oauth.generated_key == key else "--api-key / NBMCP_API_KEY"
+    print(f"nbmcp: OAuth on; the owner key approves clients on their consent page: {shown} ({where})")
 
 
 def _api_keys(args: argparse.Namespace) -> tuple[str | None, dict[str, str]]:
@@ -127,6 +205,28 @@ def _announce(server: Any, url: str) -> None:
     )
     base = url.removesuffix("/mcp")
     print(f"  ChatGPT Actions: POST {base}/tools/NAME, schema at {base}/openapi.json", flush=True)
+    _announce_oauth(server, base)
+
+
+def _announce_oauth(server: Any, local: str) -> None:
+    """Where OAuth clients discover the authorization server, and the proxy rule a path prefix needs."""
+    verifier = getattr(server, "token_verifier", None)
+    if verifier is None:
+        return
+    from urllib.parse import urlsplit
+
+    from nbmcp.http.resource_metadata import WELL_KNOWN, metadata_url
+
+    base = (server.config.public_url or local).rstrip("/")
+    issuer = verifier.authorization_server(base)
+    print(f"  OAuth: tokens from {issuer}; clients discover it at {metadata_url(base)}", flush=True)
+    prefix = urlsplit(base).path.rstrip("/")
+    if prefix:
+        print(
+            f"  behind a proxy at {prefix}: forward {WELL_KNOWN}{prefix}/mcp (at the host's root) "
+            f"to this server's {WELL_KNOWN}/mcp",
+            flush=True,
+        )
 
 
 def _tune_gc() -> None:
@@ -239,6 +339,60 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="HOST",
         help="also accept this Host header (repeatable; '*' accepts any)",
+    )
+    serve.add_argument(
+        "--cors",
+        action="append",
+        default=[],
+        metavar="ORIGINS",
+        help="let these browser origins call the server (CORS): origins like https://a.example or the "
+        f"presets {', '.join(CORS_PRESETS)}; comma list, repeatable; '*' any origin (no credentials)",
+    )
+    serve.add_argument(
+        "--oauth",
+        action="store_true",
+        help="the built-in OAuth server, for ChatGPT and Claude connectors: the owner key (--api-key, "
+        "NBMCP_API_KEY, or one generated) approves each client on its consent page",
+    )
+    serve.add_argument(
+        "--oauth-store",
+        metavar="memory|DIR",
+        default=None,
+        help="where --oauth keeps its signing key, clients and refresh tokens (default: a 0600 file "
+        "under ~/.config/nbmcp, so they survive a restart; 'memory' keeps nothing)",
+    )
+    serve.add_argument(
+        "--oauth-issuer",
+        metavar="URL",
+        default=None,
+        help="accept OAuth access tokens (JWTs) from this outside issuer, e.g. https://TENANT.auth0.com/ "
+        "(its metadata and keys are discovered); needs --oauth-audience",
+    )
+    serve.add_argument(
+        "--oauth-audience",
+        metavar="AUD",
+        default=None,
+        help="the 'aud' the issuer's tokens carry for this server",
+    )
+    serve.add_argument(
+        "--oauth-scope",
+        action="append",
+        default=[],
+        metavar="SCOPE",
+        help="a scope every token must carry (repeatable; 403 without it)",
+    )
+    serve.add_argument(
+        "--rate-limit",
+        metavar="RATE",
+        default=None,
+        help="requests per window for each caller, e.g. 100/15min (windows: s, min, h, d); 'auto' "
+        f"(default: off on loopback, {DEFAULT_RATE_LIMIT} once published or bound elsewhere) or 'off'",
+    )
+    serve.add_argument(
+        "--trust-proxy",
+        action="store_true",
+        help="behind your own proxy: take the client address from X-Forwarded-For (its right-most "
+        "untrusted entry) for the per-address limits",
     )
     serve.set_defaults(func=_serve)
     schema = sub.add_parser(

@@ -8,14 +8,21 @@ setting has exactly one home here; the layers read it from the config when they 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from urllib.parse import urlsplit
 
 __all__ = [
+    "CORS_PRESETS",
     "DEFAULT_ALLOWED_HOSTS",
+    "DEFAULT_MAX_CALLS",
+    "DEFAULT_RATE_LIMIT",
     "LOOPBACK_HOSTS",
     "MAX_BODY_BYTES",
     "OWNER_LABEL",
     "ServerConfig",
+    "expand_origins",
     "is_loopback",
     "parse_api_key",
     "read_api_key_file",
@@ -29,6 +36,16 @@ DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]", "::
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 """The largest request body any door reads by default (``ServerConfig.max_body_bytes``)."""
+
+DEFAULT_RATE_LIMIT = "120/1min"
+"""The rate limit ``rate_limit="auto"`` applies once the server is published or bound to another
+interface than loopback: per principal (else per client address), two requests a second on
+average with bursts, and a client that passes it waits a minute at most."""
+
+DEFAULT_MAX_CALLS = 16
+"""Tool calls in progress at once per principal that ``max_calls_per_principal=None`` allows once
+the server is published or bound to another interface: half the worker threads, so one caller
+cannot take them all."""
 
 
 OWNER_LABEL = "owner"
@@ -66,6 +83,62 @@ def read_api_key_file(path: str) -> dict[str, str]:
     return keys
 
 
+CORS_PRESETS: dict[str, tuple[str, ...]] = {
+    "chatgpt": ("https://chatgpt.com", "https://chat.openai.com"),
+    "claude": ("https://claude.ai", "https://claude.com"),
+}
+"""Names ``cors=[...]`` and ``--cors`` accept for the browser origins of hosted clients."""
+
+
+def _origin(value: str) -> str | None:
+    """``value`` as a browser serializes an ``Origin`` (``scheme://host[:port]``), or ``None``."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname
+    if parts.scheme not in ("http", "https") or not host or parts.path not in ("", "/"):
+        return None
+    if parts.query or parts.fragment or parts.username is not None or parts.password is not None:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    default = 443 if parts.scheme == "https" else 80
+    return f"{parts.scheme}://{host}" + (f":{port}" if port not in (None, default) else "")
+
+
+def expand_origins(values: Iterable[str], *, strict: bool = True) -> list[str]:
+    """Origins and presets (:data:`CORS_PRESETS`) -> the origins they stand for, normalized, once each.
+
+    ``"*"`` stays as it is (any origin, without credentials). With ``strict``, a value that is
+    neither an origin nor a preset raises :class:`ValueError`; otherwise it is dropped.
+    """
+    out: list[str] = []
+    for raw in values:
+        value = raw.strip()
+        preset = CORS_PRESETS.get(value.lower())
+        if preset is not None:
+            found: list[str] = list(preset)
+        elif value == "*":
+            found = ["*"]
+        else:
+            origin = _origin(value)
+            if origin is None:
+                if strict:
+                    names = ", ".join(CORS_PRESETS)
+                    raise ValueError(f"{raw!r} is not an origin (https://host[:port]) or a preset ({names})")
+                continue
+            found = [origin]
+        out.extend(o for o in found if o not in out)
+    return out
+
+
+@lru_cache(maxsize=64)
+def _origin_set(values: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(expand_origins(values, strict=False))
+
+
 def is_loopback(host: str) -> bool:
     """Whether ``host`` (a bind address or a ``Host`` name, without port) is loopback only."""
     return host.strip().lower() in LOOPBACK_HOSTS
@@ -86,7 +159,11 @@ class ServerConfig:
         stateless: Issue no sessions (for many workers behind a balancer).
         allowed_hosts: ``Host`` header names accepted; ``"*"`` accepts any. A published
             server adds its public host here.
-        allowed_origins: ``Origin`` values accepted besides loopback ones; ``"*"`` any.
+        cors: The browser origins allowed to call this server (CORS), and the one list of
+            ``Origin`` values accepted besides loopback and allowed hosts' own: origins
+            (``https://a.example``), presets (:data:`CORS_PRESETS`: ``"chatgpt"``,
+            ``"claude"``) or ``"*"`` (any origin, without credentials). Empty: CORS off.
+            ``allowed_origins`` is another name for it.
         session_ttl: Seconds an idle session lives before it expires.
         tool_timeout: Seconds a tool call may run before the client gets an error;
             ``None`` for no limit.
@@ -96,6 +173,31 @@ class ServerConfig:
         max_body_bytes: The largest request body accepted (413 past it), on every door.
         public_url: The server's public base URL (``https://...``), set by a tunnel when the
             server is published; the ChatGPT Action schema names it in ``servers``.
+        protect_schema: Require credentials for the Action schema (``/openapi.json``,
+            ``/openapi.yaml``) too; by default it is open (it holds no secret, and ChatGPT's
+            "Import from URL" fetches it without credentials).
+        rate_limit: Requests allowed per window for each principal (else each client
+            address), as ``"100/15min"`` (windows in ``s``, ``min``, ``h``, ``d``); 429 with
+            ``Retry-After`` past it. ``"auto"`` (default): off while the server is local only
+            (loopback and not published), :data:`DEFAULT_RATE_LIMIT` otherwise. ``"off"`` or
+            ``None``: no rate limit.
+        failed_auth_limit: Failed authentications (401s) allowed per client address per
+            window, always on; past it the address gets 429 before its key is checked.
+        failed_auth_limit_total: Failed authentications allowed per window for the whole
+            server; past it every address that has failed gets 429 too.
+        trust_proxy: The server sits behind a proxy you run: the client address is the
+            right-most untrusted entry of ``forwarded_header``, not the socket's peer.
+        forwarded_header: The header the proxy (``trust_proxy``) or the tunnel (once
+            published, for requests from loopback) writes the client's address in.
+        trusted_proxies: Addresses or networks of proxies besides loopback, skipped when
+            reading ``forwarded_header`` from the right.
+        max_sessions: Live sessions kept at most; past it the longest idle is ended.
+        max_streams_per_session: SSE streams open at once on one session (429 past it);
+            ``None`` or ``0``: no cap.
+        max_calls_per_principal: ``tools/call`` requests in progress at once per principal
+            (else per client address); 429 past it. ``None`` (default): like ``rate_limit=
+            "auto"``, no cap while local only, :data:`DEFAULT_MAX_CALLS` otherwise; ``0``: no
+            cap.
     """
 
     host: str = "127.0.0.1"
@@ -104,19 +206,44 @@ class ServerConfig:
     api_keys: dict[str, str] = field(default_factory=dict)
     stateless: bool = False
     allowed_hosts: list[str] = field(default_factory=lambda: list(DEFAULT_ALLOWED_HOSTS))
-    allowed_origins: list[str] = field(default_factory=list)
+    cors: list[str] = field(default_factory=list)
     session_ttl: float = 3600.0
     tool_timeout: float | None = 60.0
     json_response: bool = False
     mask_error_details: bool = False
     max_body_bytes: int = MAX_BODY_BYTES
     public_url: str | None = None
+    protect_schema: bool = False
+    rate_limit: str | None = "auto"
+    failed_auth_limit: str = "20/1min"
+    failed_auth_limit_total: str = "200/1min"
+    trust_proxy: bool = False
+    forwarded_header: str = "x-forwarded-for"
+    trusted_proxies: list[str] = field(default_factory=list)
+    max_sessions: int = 1000
+    max_streams_per_session: int | None = 16
+    max_calls_per_principal: int | None = None
 
     def __post_init__(self) -> None:
         if self.api_key is None:
             self.api_key = os.environ.get("NBMCP_API_KEY") or None
         if self.tool_timeout is not None and self.tool_timeout <= 0:
             self.tool_timeout = None
+        self.cors = expand_origins(self.cors)
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """Another name for :attr:`cors` (the one source of allowed browser origins)."""
+        return self.cors
+
+    @allowed_origins.setter
+    def allowed_origins(self, values: list[str]) -> None:
+        self.cors = expand_origins(values)
+
+    @property
+    def cors_origins(self) -> frozenset[str]:
+        """The allowed origins with presets expanded, as the guards match ``Origin`` (cached)."""
+        return _origin_set(tuple(self.cors))
 
     @property
     def requires_key(self) -> bool:

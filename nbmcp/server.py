@@ -12,7 +12,7 @@ import concurrent.futures
 import enum
 import signal
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -20,6 +20,8 @@ from nbmcp.config import ServerConfig
 from nbmcp.errors import ServerStateError
 from nbmcp.http.guard import default_layers
 from nbmcp.http.mcp_endpoint import McpEndpoint
+from nbmcp.http.middleware import check_middleware
+from nbmcp.http.resource_metadata import metadata_doors
 from nbmcp.monitor import Monitor
 from nbmcp.openapi import ActionSchemas
 from nbmcp.protocol import Engine, ServerInfo, Sessions
@@ -28,6 +30,7 @@ from nbmcp.tools.resources import Completions
 from nbmcp.tools.workers import WorkerPool
 
 if TYPE_CHECKING:
+    from nbmcp.auth import TokenVerifier
     from nbmcp.http.chain import Layer
     from nbmcp.monitor import CallRecord
     from nbmcp.openapi import SchemaReport
@@ -61,9 +64,26 @@ class MCPServer:
         port: Port for :meth:`start`; ``0`` picks a free one.
         stateless: Issue no sessions (for many workers).
         allowed_hosts: ``Host`` names accepted (DNS-rebinding guard); loopback by default.
-        allowed_origins: Browser ``Origin`` values accepted besides loopback.
+        allowed_origins: Another name for ``cors`` (the one list of allowed origins).
+        cors: Browser origins allowed to call the server (CORS; off by default): origins
+            (``"https://a.example"``), the presets ``"chatgpt"`` and ``"claude"``, or ``"*"``.
+        middleware: ASGI middleware (``Middleware(cls, **options)`` or a class) and
+            ``async def mw(request, call_next)`` functions, the first outermost; they run after
+            authentication and see ``request.state.principal``.
         tool_timeout: Seconds before a call is answered with a timeout error.
         mask_error_details: Tell clients only that a tool failed, not why.
+        auth: OAuth on top of (or instead of) API keys: ``"oauth"`` for the built-in
+            authorization server, or an :class:`~nbmcp.auth.issuer.OAuthIssuer` for tokens
+            from an outside issuer; ``None`` (default) for API keys only.
+        protect_schema: Require credentials for ``/openapi.json`` too (open by default: it
+            holds no secret, and ChatGPT's "Import from URL" fetches it without credentials).
+        rate_limit: Requests per window for each principal (else client address), e.g.
+            ``"100/15min"``; ``"auto"`` (default) is off while local only and
+            :data:`~nbmcp.config.DEFAULT_RATE_LIMIT` once published or bound elsewhere;
+            ``"off"`` turns it off. Other limits: ``server.config`` (:class:`ServerConfig`).
+        trust_proxy: Take the client address from ``X-Forwarded-For`` (the right-most entry
+            your proxy wrote), for a server behind a proxy you run.
+        max_sessions: Live sessions kept at most (the longest idle is ended past it).
 
     Example::
 
@@ -96,6 +116,13 @@ class MCPServer:
         tool_timeout: float | None = 60.0,
         mask_error_details: bool = False,
         json_response: bool = False,
+        auth: Any = None,
+        protect_schema: bool = False,
+        cors: Sequence[str] | None = None,
+        middleware: Sequence[Any] | None = None,
+        rate_limit: str | None = "auto",
+        trust_proxy: bool = False,
+        max_sessions: int = 1000,
     ) -> None:
         self.config = ServerConfig(
             host=host,
@@ -103,38 +130,77 @@ class MCPServer:
             api_key=api_key,
             api_keys=dict(api_keys or {}),
             stateless=stateless,
-            allowed_origins=list(allowed_origins or []),
+            cors=[*(cors or []), *(allowed_origins or [])],
             session_ttl=session_ttl,
             tool_timeout=tool_timeout,
             json_response=json_response,
             mask_error_details=mask_error_details,
+            protect_schema=protect_schema,
+            rate_limit=rate_limit,
+            trust_proxy=trust_proxy,
+            max_sessions=max_sessions,
         )
         if allowed_hosts is not None:
             self.config.allowed_hosts = list(allowed_hosts)
         self.monitor = Monitor()
         self.registry = Registry(self.monitor, config=self.config)
         self.info = ServerInfo(name, version, title=title, instructions=instructions, website_url=website_url)
-        self.engine = Engine(self.registry, self.info, Sessions(session_ttl))
+        self.engine = Engine(self.registry, self.info, Sessions(session_ttl, max_sessions=max_sessions))
         self.registry.on_change(self._announce)
         self.endpoint = McpEndpoint(self.engine, self.config)
-        self.guards: list[Layer] = default_layers(self.config)
+        self.guards: list[Layer] = default_layers(self.config, lambda: self.token_verifier)
         """The guard chain's layers, in order; every door's requests pass them once."""
+        self.middleware: list[Any] = check_middleware(middleware or [])
+        """The user's middleware, run after the layers and before the door (read per request)."""
         self.doors: dict[str, Any] = {}
         """Raw ASGI apps by exact path beside ``/mcp`` and the REST facade (OAuth endpoints,
         well-known documents); behind the same guard chain."""
+        self.doors.update(metadata_doors(self.config, lambda: self.token_verifier, self._tool_scopes))
         self.schemas = ActionSchemas(self.registry, self.info, self.config)
         """The ChatGPT Action schema, kept current as tools change (``/openapi.json``)."""
+        self.token_verifier: TokenVerifier | None = None
+        """What checks bearer tokens that are not API keys (set by ``auth``); ``None``: keys only."""
+        self.oauth: Any = None
+        """The built-in authorization server, with ``auth="oauth"``."""
         self.state = ServerState.NEW
+        if auth is not None:
+            self._use_auth(auth)
         self._app: Any = None
         self._background: Any = None
         self._executor: WorkerPool | None = None
         self._lock = threading.RLock()
         self._app_lock = threading.Lock()
 
+    def _use_auth(self, auth: Any) -> None:
+        """Turn on an OAuth mode (see the ``auth`` argument)."""
+        if auth == "oauth":
+            from nbmcp.http.oauth import install_builtin_oauth
+
+            self.oauth = install_builtin_oauth(self)
+            return
+        from nbmcp.auth.issuer import OAuthIssuer
+
+        if not isinstance(auth, OAuthIssuer):
+            raise TypeError(f"auth must be 'oauth', an OAuthIssuer or None, not {auth!r}")
+        self.token_verifier = auth
+
     @property
     def name(self) -> str:
         """The server's name."""
         return self.info.name
+
+    @property
+    def access_key(self) -> str | None:
+        """The owner key: ``api_key``, else the key labelled ``owner``, else the generated one.
+
+        ``auth="oauth"`` generates one when none is configured.
+
+        It is the key that approves OAuth clients on the consent page. Print it only masked:
+        a cell output lands in the saved notebook.
+        """
+        from nbmcp.config import OWNER_LABEL
+
+        return self.config.api_key or self.config.api_keys.get(OWNER_LABEL) or None
 
     # -- registration ---------------------------------------------------------------------
 
@@ -158,6 +224,7 @@ class MCPServer:
         meta: dict[str, Any] | None = None,
         icons: list[dict[str, Any]] | None = None,
         input_schema: dict[str, Any] | None = None,
+        scopes: list[str] | None = None,
     ) -> Callable[[F], F]: ...
 
     def tool(self, fn: Any = None, /, **options: Any) -> Any:
@@ -165,6 +232,8 @@ class MCPServer:
 
         The input schema comes from the type hints, descriptions from the docstring. A
         signature that cannot be served raises :class:`~nbmcp.ToolDefinitionError` here.
+        ``scopes=["write"]``: an OAuth token must carry them to call it (403 otherwise; the
+        tool stays listed); API keys are not subject to scopes.
         """
         if fn is not None:
             self.add_tool(fn, **options)
@@ -184,6 +253,10 @@ class MCPServer:
     def remove_tool(self, name: str) -> bool:
         """Unregister a tool; connected clients are told the list changed."""
         return self.registry.remove_tool(name)
+
+    def _tool_scopes(self) -> set[str]:
+        """Every scope some tool asks for (listed in the RFC 9728 metadata)."""
+        return {s for tool in list(self.registry.tools.values()) for s in tool.scopes}
 
     @property
     def tools(self) -> Mapping[str, Tool]:
@@ -346,6 +419,7 @@ class MCPServer:
                 {"name": self.name, "counts": self._counts, "schemas": self.schemas},
                 self.guards,
                 self.doors,
+                self.middleware,
             )
         return self._app
 
@@ -433,6 +507,7 @@ class MCPServer:
         """
         from nbmcp.http.app import FastLane
         from nbmcp.http.chain import GuardChain
+        from nbmcp.http.middleware import UserMiddleware
         from nbmcp.http.runner import BackgroundServer
 
         with self._lock:
@@ -456,7 +531,8 @@ class MCPServer:
 
             lane = FastLane(self.endpoint, lambda: self.app, self.doors)
             background = BackgroundServer(
-                GuardChain(lane, self.guards),  # judges every request once, whichever door
+                # judges every request once, whichever door; then the user's middleware, once
+                GuardChain(UserMiddleware(lane, self.middleware), self.guards),
                 self.config.host,
                 self.config.port,
                 on_loop=on_loop,

@@ -14,12 +14,17 @@ fi
 python -m pip install --quiet --disable-pip-version-check --upgrade pip
 python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
-# curl sends the README's own example request in the tests.
-if ! command -v curl >/dev/null 2>&1; then
+# curl sends the README's own example request in the tests; Debian's chromium is the real
+# browser the consent-page test drives through Playwright (Playwright's own download is never used).
+missing=""
+command -v curl >/dev/null 2>&1 || missing="$missing curl"
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ]; then
-    (apt-get update -qq && apt-get install -y -qq curl) >/dev/null
+    # shellcheck disable=SC2086
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing) >/dev/null
   else
-    echo "scripts/test.sh: please install curl (the tests send the README's curl example)" >&2
+    echo "scripts/test.sh: please install:$missing (curl sends the README's example; chromium is the test browser)" >&2
     exit 1
   fi
 fi

@@ -126,9 +126,10 @@ def test_load_ext_nbmcp_imports_no_optional_module() -> None:
 
 
 def test_the_probe_sees_attempts_at_missing_and_present_modules() -> None:
-    body = "import contextlib\nwith contextlib.suppress(ImportError):\n    import authlib\nimport colorsys\n"
-    assert _probe(("authlib", "colorsys"), body) == {
-        "attempted": ["authlib", "colorsys"],
+    missing = "nbmcp_no_such_module_x7"  # never installed, unlike an optional dependency may be
+    body = f"import contextlib\nwith contextlib.suppress(ImportError):\n    import {missing}\nimport colorsys\n"
+    assert _probe((missing, "colorsys"), body) == {
+        "attempted": ["colorsys", missing],
         "loaded": ["colorsys"],
     }
 

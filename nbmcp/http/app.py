@@ -81,6 +81,7 @@ def build_app(
     info: dict[str, Any],
     layers: Sequence[Layer],
     doors: Mapping[str, ASGIApp] | None = None,
+    middleware: Sequence[Any] = (),
 ) -> Any:
     """The FastAPI app for a server, behind the guard chain.
 
@@ -92,6 +93,8 @@ def build_app(
         layers: The guard chain's layers (the same objects the fast lane's chain runs).
         doors: More raw ASGI doors by exact path, mounted as routes (the fast lane serves
             them itself).
+        middleware: The user's middleware (read on every request), run after the chain's
+            layers, before the routes (:mod:`nbmcp.http.middleware`).
     """
     from fastapi import FastAPI
     from starlette.routing import Route
@@ -109,5 +112,8 @@ def build_app(
     mount_rest(app, endpoint, config, info)  # /tools/{name}, /openapi.json, /docs
     for path, door in (doors or {}).items():
         app.router.routes.append(Route(path, door, include_in_schema=False, methods=None))
+    from nbmcp.http.middleware import UserMiddleware
+
+    app.add_middleware(UserMiddleware, middleware=middleware)  # inside the chain: added first
     app.add_middleware(GuardChain, layers=layers)
     return app

@@ -22,11 +22,12 @@ from typing import Protocol
 import orjson
 
 from nbmcp.errors import InvalidRequest
-from nbmcp.http.asgi import ASGIApp, Message, Receive, Scope, Send, header_map, send_json
+from nbmcp.http.asgi import ASGIApp, Message, Receive, Scope, Send, header_map, send_empty, send_json
 from nbmcp.principal import Principal
 from nbmcp.protocol import jsonrpc
 
 __all__ = [
+    "Answer",
     "GuardChain",
     "GuardRequest",
     "Layer",
@@ -56,6 +57,17 @@ class Refusal:
     message: str
     kind: str
     """A machine-readable word for REST bodies: ``misdirected``, ``forbidden``, ``unauthorized``..."""
+    headers: list[Header] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Answer:
+    """A layer answering the request itself, with no body (a CORS preflight's ``204``).
+
+    Unlike a :class:`Refusal` it is no failure: no layer hears it through ``refused``.
+    """
+
+    status: int
     headers: list[Header] = field(default_factory=list)
 
 
@@ -105,7 +117,7 @@ class Layer(Protocol):
     layer or door refused the request (a failed-authentication limit counts those).
     """
 
-    async def check(self, request: GuardRequest) -> Refusal | None: ...
+    async def check(self, request: GuardRequest) -> Refusal | Answer | None: ...
 
 
 def route_path(scope: Scope) -> str:
@@ -176,6 +188,9 @@ class GuardChain:
         request = scope[_REQUEST] = GuardRequest(scope, headers_of(scope), self)
         for layer in self.layers:
             refusal = await layer.check(request)
+            if isinstance(refusal, Answer):
+                await send_empty(send, refusal.status, refusal.headers + request.response_headers)
+                return
             if refusal is not None:
                 request.refused(refusal)
                 body = render_refusal(request.door, refusal)

@@ -8,19 +8,18 @@ once. The key is compared in constant time and never echoed.
 
 from __future__ import annotations
 
-import hmac
 from urllib.parse import urlsplit
 
-from nbmcp.config import LOOPBACK_HOSTS, OWNER_LABEL, ServerConfig
+from nbmcp.config import LOOPBACK_HOSTS, ServerConfig
+from nbmcp.http.auth import OPEN_PATHS, AuthLayer, VerifierSource
 from nbmcp.http.chain import GuardRequest, Layer, Refusal
-from nbmcp.principal import Principal
+from nbmcp.http.cors import CorsLayer
+from nbmcp.http.limits import FailedAuthLimitLayer, LimitsStore, RateLimitLayer
 
 __all__ = ["OPEN_PATHS", "ApiKeyLayer", "BodyLimitLayer", "HostOriginLayer", "default_layers"]
 
-OPEN_PATHS = frozenset({"/health"})
-"""Paths any client may read without credentials (still behind the Host/Origin guard)."""
-
-_CHALLENGE = (b"www-authenticate", b'Bearer realm="nbmcp", error="invalid_token"')
+ApiKeyLayer = AuthLayer
+"""The authentication layer's old name (API keys only, before OAuth): :class:`~nbmcp.http.auth.AuthLayer`."""
 
 
 def _hostname(host: str) -> str:
@@ -46,8 +45,8 @@ class HostOriginLayer:
         return _hostname(host) in allowed or host.lower() in allowed
 
     def _origin_ok(self, origin: str) -> bool:
-        origins = self.config.allowed_origins
-        if "*" in origins or origin in origins:
+        origins = self.config.cors_origins  # the one list of allowed origins (CORS)
+        if "*" in origins or origin in origins or origin.lower() in origins:
             return True
         if origin == "null":
             return False
@@ -67,51 +66,6 @@ class HostOriginLayer:
         return None
 
 
-class ApiKeyLayer:
-    """``X-API-Key: K`` or ``Authorization: Bearer K`` on every path but :data:`OPEN_PATHS`.
-
-    The owner key (``api_key``) is principal ``default``; a labelled key (``api_keys``) is
-    its label. Every configured key is compared, each in constant time, so the time taken
-    does not tell which (if any) came close.
-    """
-
-    def __init__(self, config: ServerConfig) -> None:
-        self.config = config
-
-    def _keys(self) -> list[tuple[Principal, bytes]]:
-        config = self.config
-        keys: list[tuple[Principal, bytes]] = []
-        if config.api_key:
-            keys.append((Principal("default", owner=True), config.api_key.encode()))
-        for label, key in config.api_keys.items():
-            if key:
-                keys.append((Principal(label, owner=label == OWNER_LABEL), key.encode()))
-        return keys
-
-    async def check(self, request: GuardRequest) -> Refusal | None:
-        keys = self._keys()
-        if not keys or request.path in OPEN_PATHS:
-            return None
-        headers = request.headers
-        given = headers.get("x-api-key")
-        if given is None:
-            authz = headers.get("authorization", "")
-            if authz[:7].lower() == "bearer ":
-                given = authz[7:].strip()
-        if given is not None:
-            offered = given.encode()
-            found = None
-            for principal, key in keys:
-                if hmac.compare_digest(offered, key) and found is None:
-                    found = principal
-            if found is not None:
-                request.principal = found
-                return None
-        why = "missing API key" if given is None else "invalid API key"
-        message = f"Unauthorized: {why} (send X-API-Key or Authorization: Bearer)"
-        return Refusal(401, message, "unauthorized", [_CHALLENGE])
-
-
 class BodyLimitLayer:
     """A declared ``Content-Length`` over ``max_body_bytes`` is refused before anything is read.
 
@@ -129,6 +83,19 @@ class BodyLimitLayer:
         return None
 
 
-def default_layers(config: ServerConfig) -> list[Layer]:
-    """The chain's layers in their order: Host/Origin, then authentication, then limits."""
-    return [HostOriginLayer(config), ApiKeyLayer(config), BodyLimitLayer(config)]
+def default_layers(config: ServerConfig, verifier: VerifierSource | None = None) -> list[Layer]:
+    """The chain's layers in their order: Host/Origin, CORS preflight, the failed-authentication
+    limit, authentication, the rate limit, body limits.
+
+    ``verifier`` returns the server's token verifier of the moment (``server.token_verifier``).
+    The two limit layers share one counter store (:mod:`nbmcp.http.limits`).
+    """
+    store = LimitsStore()
+    return [
+        HostOriginLayer(config),
+        CorsLayer(config),
+        FailedAuthLimitLayer(config, store),
+        AuthLayer(config, verifier),
+        RateLimitLayer(config, store),
+        BodyLimitLayer(config),
+    ]

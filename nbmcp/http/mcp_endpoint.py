@@ -10,12 +10,16 @@ one with ``Last-Event-ID``; DELETE ends a session. A plain POST with only
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from nbmcp.config import ServerConfig
 from nbmcp.errors import InvalidRequest, ParseError, ProtocolError, UnsupportedVersion
 from nbmcp.http.asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_empty, send_json
+from nbmcp.http.auth import missing_scopes, scope_refusal
 from nbmcp.http.chain import headers_of, principal_of
+from nbmcp.http.concurrency import CALLS_FULL, STREAMS_FULL, CallSlots, close_stream, open_stream
+from nbmcp.http.limits import caller_key
 from nbmcp.http.sse import StreamLog, frame, logs_of, new_stream, parse_event_id
 from nbmcp.principal import Principal
 from nbmcp.protocol import jsonrpc
@@ -54,6 +58,8 @@ class McpEndpoint:
     def __init__(self, engine: Engine, config: ServerConfig) -> None:
         self.engine = engine
         self.config = config
+        self.calls = CallSlots(config)
+        """``tools/call`` requests in progress per caller (``max_calls_per_principal``)."""
         self._closing: asyncio.Event | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -64,7 +70,7 @@ class McpEndpoint:
         headers = headers_of(scope)
         method = scope["method"]
         if method == "POST":
-            await self._post(receive, send, headers, principal_of(scope))
+            await self._post(receive, send, headers, principal_of(scope), scope)
         elif method == "GET":
             await self._get(receive, send, headers, principal_of(scope))
         elif method == "DELETE":
@@ -81,7 +87,12 @@ class McpEndpoint:
     # -- POST -----------------------------------------------------------------------------
 
     async def _post(
-        self, receive: Receive, send: Send, headers: dict[str, str], principal: Principal | None
+        self,
+        receive: Receive,
+        send: Send,
+        headers: dict[str, str],
+        principal: Principal | None,
+        scope: Scope | None = None,
     ) -> None:
         try:
             body = await read_body(receive, self.config.max_body_bytes)
@@ -128,6 +139,12 @@ class McpEndpoint:
                 self.engine.handle_notification(msg, session)
             else:
                 requests.append(msg)
+        needed = self._scopes_lacking(requests, principal)
+        if needed:  # the tool stays listed; calling it needs a token with more scopes
+            refusal = scope_refusal(scope or {}, needed)
+            msg_id = requests[0].get("id") if len(requests) == 1 and not batch else None
+            await send_json(send, 403, _rpc_error(InvalidRequest(refusal.message), msg_id), refusal.headers)
+            return
         if not requests:
             if answers:
                 await send_json(send, 400, answers if batch else answers[0])
@@ -146,15 +163,66 @@ class McpEndpoint:
             )
             return
         extra = [(b"mcp-session-id", session.id.encode())] if is_init and session.id else None
-        if sse_ok and not self.config.json_response and (not json_ok or self._may_stream(requests)):
-            await self._stream(receive, send, session, headers, requests, answers, extra)
+        streaming = sse_ok and not self.config.json_response and (not json_ok or self._may_stream(requests))
+        calls = sum(r.get("method") == "tools/call" for r in requests)
+        who = caller_key(scope if scope is not None else {}, self.config, principal) if calls else ""
+        full = self._admit(session, streaming, who, calls)
+        if full is not None:
+            msg_id = requests[0].get("id") if len(requests) == 1 and not batch else None
+            await send_json(send, 429, _rpc_error(InvalidRequest(full), msg_id), [(b"retry-after", b"1")])
             return
-        handle = self.engine.handle_request
-        if len(requests) == 1:
-            answers.append(await handle(requests[0], session, headers, None))
-        else:
-            answers.extend(await asyncio.gather(*(handle(r, session, headers, None) for r in requests)))
+        try:
+            if streaming:
+                await self._stream(receive, send, session, headers, requests, answers, extra)
+                return
+            handle = self.engine.handle_request
+            if len(requests) == 1:
+                answers.append(await handle(requests[0], session, headers, None))
+            else:
+                answers.extend(await asyncio.gather(*(handle(r, session, headers, None) for r in requests)))
+        finally:
+            self._leave(session, streaming, who, calls)
         await send_json(send, 200, answers if batch else answers[0], extra)
+
+    def _admit(self, session: Session, streaming: bool, who: str, calls: int) -> str | None:
+        """Take a stream of the session and call slots of the caller; the refusal when full."""
+        cap = self.config.max_streams_per_session
+        if streaming and not open_stream(session, cap):
+            return STREAMS_FULL.format(cap=cap)
+        if calls and not self.calls.acquire(who, calls):
+            if streaming:
+                close_stream(session)
+            return CALLS_FULL.format(cap=self.calls.cap())
+        return None
+
+    def _leave(self, session: Session, streaming: bool, who: str, calls: int) -> None:
+        if streaming:
+            close_stream(session)
+        if calls:
+            self.calls.release(who, calls)
+
+    def _scopes_lacking(self, requests: list[dict[str, Any]], principal: Principal | None) -> set[str]:
+        """The scopes of the tools these ``tools/call`` requests name that the caller's token lacks.
+
+        Empty for API keys and unauthenticated servers (not subject to scopes). A tool that
+        lacks any has all its scopes named, so the client asks for all of them at once.
+        """
+        if principal is None or principal.kind != "token":
+            return set()
+        tools = getattr(self.engine.provider, "tools", None)
+        if not isinstance(tools, Mapping):
+            return set()
+        needed: set[str] = set()
+        for request in requests:
+            params = request.get("params")
+            if request.get("method") != "tools/call" or not isinstance(params, dict):
+                continue
+            name = params.get("name")
+            tool = tools.get(name) if isinstance(name, str) else None
+            scopes: frozenset[str] = getattr(tool, "scopes", frozenset())
+            if missing_scopes(principal, scopes):
+                needed |= scopes
+        return needed
 
     def _may_stream(self, requests: list[dict[str, Any]]) -> bool:
         for request in requests:
@@ -193,6 +261,7 @@ class McpEndpoint:
             session = self.engine.sessions.get(session_id)
             if session is None or not session.belongs_to(principal):
                 return 404, _rpc_error(InvalidRequest("Session not found: initialize a new session"))
+            session.principal = principal  # the same caller; its token's scopes may be newer
             return session
         version = version_header or (DEFAULT_HEADERLESS_VERSION if batch else LATEST_VERSION)
         return Session(None, version, principal=principal)
@@ -258,6 +327,19 @@ class McpEndpoint:
         session = await self._own_session(send, headers, principal)
         if session is None:
             return
+        cap = self.config.max_streams_per_session
+        if not open_stream(session, cap):
+            full = InvalidRequest(STREAMS_FULL.format(cap=cap))
+            await send_json(send, 429, _rpc_error(full), [(b"retry-after", b"1")])
+            return
+        try:
+            await self._get_stream(receive, send, session, headers)
+        finally:
+            close_stream(session)
+
+    async def _get_stream(
+        self, receive: Receive, send: Send, session: Session, headers: dict[str, str]
+    ) -> None:
         last = headers.get("last-event-id")
         if last:
             parsed = parse_event_id(last)
@@ -309,13 +391,15 @@ class McpEndpoint:
                             "more_body": True,
                         }
                     )
-            while not disconnected.done() and not closing.done():
+            while not disconnected.done() and not closing.done() and not session.ended:
                 waiter = asyncio.ensure_future(session.next_messages(_KEEPALIVE))
                 await asyncio.wait({waiter, disconnected, closing}, return_when=asyncio.FIRST_COMPLETED)
                 if not waiter.done():
                     waiter.cancel()
                     break
                 messages = waiter.result()
+                if session.ended and not messages:  # evicted past max_sessions
+                    break
                 if not messages:
                     await send({"type": "http.response.body", "body": b": keepalive\n\n", "more_body": True})
                 for message in messages:

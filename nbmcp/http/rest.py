@@ -20,7 +20,8 @@ Status codes, chosen for what ChatGPT passes on to the model:
 * ``422``: the arguments do not fit the input schema (or the body is not a JSON object):
   ``{"error", "type": "invalid_arguments", "detail": [{"loc", "msg", "type"}]}``.
 * ``404`` unknown tool (the message lists some that exist), ``405`` not POST, ``413`` body
-  too large, ``415`` not JSON; ``401``/``403``/``421`` from the guard chain.
+  too large, ``415`` not JSON; ``401``/``403``/``421`` from the guard chain; ``403``
+  ``insufficient_scope`` when an OAuth token lacks the tool's scopes.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ import pydantic
 from nbmcp.config import ServerConfig
 from nbmcp.errors import SchemaError, UnknownToolError
 from nbmcp.http.asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_json
-from nbmcp.http.chain import headers_of, principal_of, route_path
+from nbmcp.http.auth import missing_scopes, scope_refusal
+from nbmcp.http.chain import headers_of, principal_of, render_refusal, route_path
 from nbmcp.openapi import ActionSchemas
 from nbmcp.openapi.limits import MAX_PAYLOAD_CHARS
 from nbmcp.tools import Registry, Tool
@@ -156,6 +158,10 @@ class RestFacade:
         tool = self.registry.tools.get(name)
         if tool is None:
             await send_json(send, 404, self._unknown(name))
+            return
+        if missing_scopes(principal_of(scope), tool.scopes):  # API keys are not subject to scopes
+            refusal = scope_refusal(scope, tool.scopes)
+            await send_json(send, 403, render_refusal("rest", refusal), refusal.headers)
             return
         ctype = headers.get("content-type", "application/json")
         if "json" not in ctype and ctype.strip():

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MagicsSettings",
     "apply_timeout",
+    "cmd_approve",
     "cmd_call",
     "cmd_remove",
     "cmd_start",
@@ -98,6 +99,10 @@ def cmd_start(magics: MagicsSettings, args: Any) -> None:
         server.config.api_key = key or None  # read per request: takes effect at once
         if key:
             print(_TYPED_KEY)
+    if getattr(args, "oauth", False) and server.oauth is None:
+        from nbmcp.http.oauth import install_builtin_oauth
+
+        server.oauth = install_builtin_oauth(server)  # read per request: takes effect at once
     if magics.serving:
         given = [flag for flag, value in (("--host", args.host), ("--port", args.port)) if value is not None]
         note = f" ({' and '.join(given)} ignored: the nbmcp serve command line sets them)" if given else ""
@@ -126,8 +131,47 @@ def cmd_start(magics: MagicsSettings, args: Any) -> None:
             f"  bound to {host}: requests must name an allowed Host; add the names clients use to "
             "nbmcp.current_server().config.allowed_hosts ('*' allows any)"
         )
+    if server.oauth is not None:
+        lines += oauth_lines(server)
     lines += connection_lines(server.name, url, server.config.requires_key)
     print("\n".join(lines))
+
+
+def mask(key: str | None) -> str:
+    """A key as a cell may show it: its last four characters only (outputs are saved)."""
+    return f"\u2022\u2022\u2022\u2022{key[-4:]}" if key and len(key) > 8 else "\u2022\u2022\u2022\u2022"
+
+
+def oauth_lines(server: MCPServer) -> list[str]:
+    """What ``%mcp start --oauth`` says: how clients are approved, the owner key masked."""
+    made = "generated for this kernel" if server.oauth.generated_key else "yours"
+    return [
+        "  OAuth on: ChatGPT and Claude connectors sign in with this URL; approve each on its consent page",
+        f"  with the owner key ({mask(server.access_key)}, {made}; nbmcp.current_server().access_key",
+        "  has it: evaluate that only where the output is not saved) or `%mcp approve CODE` here",
+    ]
+
+
+def cmd_approve(magics: MagicsSettings, args: Any) -> None:
+    """``%mcp approve [CODE]``: approve a waiting OAuth client, or list those waiting."""
+    oauth = magics.server.oauth
+    if oauth is None:
+        raise UsageError("%mcp approve: OAuth is off (`%mcp start --oauth` turns it on)")
+    if args.code is None:
+        waiting = oauth.waiting()
+        if not waiting:
+            print("nbmcp: no client is waiting for approval")
+        for pending in waiting:
+            print(f"nbmcp: waiting: {pending.describe()}")
+        return
+    pending = oauth.approve(args.code)
+    if pending is None:
+        raise UsageError(f"%mcp approve: no consent page shows {args.code!r} (expired, or already answered)")
+    name = pending.client.name or "an unnamed client"
+    print(
+        f"nbmcp: approved {name!r} (the name it gave itself), sent back to {pending.redirect_host}; "
+        "press Continue on its page"
+    )
 
 
 def cmd_stop(magics: MagicsSettings, args: Any) -> None:

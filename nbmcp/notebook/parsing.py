@@ -64,7 +64,20 @@ def mcp_parser() -> Parser:
         default=None,
         help="require this key (X-API-Key or Bearer); default NbmcpMagics.api_key or $NBMCP_API_KEY",
     )
+    start.add_argument(
+        "--oauth",
+        action="store_true",
+        help="turn on the built-in OAuth server (for ChatGPT and Claude connectors); the owner key "
+        "approves clients, and one is generated (shown masked) when none is set",
+    )
     sub.add_parser("stop", help="stop serving and free the port", description="Stop serving; tools stay.")
+    approve = sub.add_parser(
+        "approve",
+        help="approve an OAuth client waiting on its consent page (the page shows the code)",
+        description="With CODE: approve the client whose consent page shows that code, then press "
+        "Continue on the page. Without: list the clients waiting, with where each is sent back to.",
+    )
+    approve.add_argument("code", metavar="CODE", nargs="?", default=None, help="the code on the consent page")
     sub.add_parser("status", help="URL, tools, sessions, calls, and the server's log")
     sub.add_parser("tools", help="a table of the tools, with their calls and errors")
     call = sub.add_parser(

@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 from typing import Any
 
 from nbmcp.principal import Principal
 from nbmcp.protocol.versions import LATEST_VERSION
 
-__all__ = ["LOG_LEVELS", "Session", "Sessions"]
+__all__ = ["LOG_LEVELS", "MAX_SESSIONS", "Session", "Sessions"]
 
 LOG_LEVELS: dict[str, int] = {
     name: rank
@@ -28,6 +28,9 @@ LOG_LEVELS: dict[str, int] = {
 
 _OUTBOX_LIMIT = 1000
 
+MAX_SESSIONS = 1000
+"""Live sessions one server keeps by default; past it the longest idle is ended first."""
+
 
 class Session:
     """One client's negotiated state.
@@ -37,9 +40,11 @@ class Session:
     """
 
     __slots__ = (
+        "_sessions",
         "_wakeup",
         "client_capabilities",
         "client_info",
+        "ended",
         "id",
         "initialized",
         "last_seen",
@@ -71,7 +76,10 @@ class Session:
         self.last_seen = time.monotonic()
         self.outbox: deque[dict[str, Any]] = deque(maxlen=_OUTBOX_LIMIT)
         self._wakeup: asyncio.Event | None = None
+        self._sessions: Sessions | None = None
         self.stream_open = False
+        self.ended = False
+        """Set when the server ended the session (evicted past the cap): its stream closes."""
         self.transport: dict[str, Any] = {}
         """State the transport keeps per session (e.g. SSE logs for resumption); opaque here."""
 
@@ -111,24 +119,65 @@ class Session:
         return taken
 
     def touch(self) -> None:
-        """Note activity, postponing expiry."""
+        """Note activity, postponing expiry (and eviction: the most recently used goes last)."""
         self.last_seen = time.monotonic()
+        if self._sessions is not None and self.id is not None:
+            self._sessions.used(self.id)
+
+    def end(self) -> None:
+        """Mark the session ended and wake its standalone stream so that it closes."""
+        self.ended = True
+        if self._wakeup is not None:
+            self._wakeup.set()
 
 
 class Sessions:
-    """The live sessions of one server, with idle expiry."""
+    """The live sessions of one server, with idle expiry and a cap on how many live at once.
 
-    def __init__(self, ttl: float = 3600.0) -> None:
+    Past ``max_sessions`` (``None`` or ``0``: no cap), opening a session ends the longest idle
+    one first: sessions are kept in the order they were last used, so that is the first one
+    without an open stream (a session streaming now is in use, not idle; only when every
+    session streams is the least recently used of them ended, its stream closed). The count
+    of live sessions therefore never passes the cap; an ended session's id is answered 404,
+    and its client initializes again.
+    """
+
+    def __init__(self, ttl: float = 3600.0, max_sessions: int | None = MAX_SESSIONS) -> None:
         self.ttl = ttl
-        self._by_id: dict[str, Session] = {}
+        self.max_sessions = max_sessions
+        self._by_id: OrderedDict[str, Session] = OrderedDict()
         self._last_sweep = time.monotonic()
+        self.evicted = 0
+        """How many sessions the cap has ended so far."""
 
     def create(self, version: str = LATEST_VERSION) -> Session:
-        """Open a new session with an unguessable id."""
+        """Open a new session with an unguessable id (ending the longest idle one at the cap)."""
         self.sweep()
+        cap = self.max_sessions
+        while cap and len(self._by_id) >= cap:
+            self._evict()
         session = Session(secrets.token_hex(16), version)
+        session._sessions = self
         self._by_id[session.id] = session  # type: ignore[index]
         return session
+
+    def _evict(self) -> None:
+        """End the least recently used session that is not streaming (else the least recent)."""
+        by_id = self._by_id
+        victim = next(iter(by_id))
+        for _ in range(len(by_id)):
+            sid, session = next(iter(by_id.items()))
+            if not session.stream_open:
+                victim = sid
+                break
+            by_id.move_to_end(sid)  # streaming now: in use, so among the most recent
+        by_id.pop(victim).end()
+        self.evicted += 1
+
+    def used(self, session_id: str) -> None:
+        """A session was just used: it becomes the last to be evicted (:meth:`Session.touch`)."""
+        if session_id in self._by_id:
+            self._by_id.move_to_end(session_id)
 
     def get(self, session_id: str) -> Session | None:
         """The live session of that id, or ``None`` if unknown or expired."""
@@ -139,7 +188,7 @@ class Sessions:
         if now - session.last_seen > self.ttl and not session.stream_open:
             del self._by_id[session_id]
             return None
-        session.last_seen = now
+        session.touch()  # the most recently used: the last to be evicted
         return session
 
     def remove(self, session_id: str) -> bool:

@@ -13,9 +13,10 @@ import concurrent.futures
 from collections.abc import Coroutine, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from pydantic import BaseModel
-
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from nbmcp.principal import Principal
     from nbmcp.protocol.exchange import Exchange
 
 __all__ = ["Context", "Reply"]
@@ -63,8 +64,6 @@ class Context:
     def __init__(self, exchange: Exchange, tool_name: str) -> None:
         self._exchange = exchange
         self.tool_name = tool_name
-        self.principal: Any = None
-        """The authenticated caller, when the server has an auth method that names one."""
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -85,6 +84,12 @@ class Context:
     def client_info(self) -> dict[str, Any]:
         """``clientInfo`` from the client's ``initialize`` (empty without a session)."""
         return self._exchange.session.client_info
+
+    @property
+    def principal(self) -> Principal | None:
+        """Who is calling: the API key's label or the OAuth token's subject, with the token's
+        client, scopes and claims (``None`` when the server asks for no credentials)."""
+        return self._exchange.session.principal
 
     @property
     def protocol_version(self) -> str:
@@ -165,8 +170,11 @@ class Context:
         Returns:
             ``{"action": "accept" | "decline" | "cancel", "content": {...}}``.
         """
-        if isinstance(schema, type) and issubclass(schema, BaseModel):
-            schema = schema.model_json_schema()
-            schema.pop("title", None)
+        if isinstance(schema, type):  # pydantic is imported already if a model was defined
+            from pydantic import BaseModel
+
+            if issubclass(schema, BaseModel):
+                schema = schema.model_json_schema()
+                schema.pop("title", None)
         params = {"message": message, "requestedSchema": schema}
         return self._run(self._exchange.request("elicitation/create", params, timeout))

@@ -22,11 +22,12 @@ from nbmcp.tools.schema import ArgumentSpec, OutputSpec, build_arguments, build_
 if TYPE_CHECKING:
     from nbmcp.protocol.exchange import Exchange
 
-__all__ = ["Tool", "error_result", "validate_name"]
+__all__ = ["Tool", "error_result", "validate_name", "validate_scopes"]
 
 logger = logging.getLogger("nbmcp")
 
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
+_SCOPE = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 section 3.3 scope-token
 
 if sys.version_info >= (3, 11):
     _timeout = asyncio.timeout
@@ -55,6 +56,17 @@ def validate_name(name: str, what: str = "tool") -> str:
             f"{what} name {name!r} is not valid: use 1 to 128 letters, digits, '_', '-' or '.'"
         )
     return name
+
+
+def validate_scopes(scopes: Any, tool: str) -> frozenset[str]:
+    """A tool's OAuth scopes: a list of RFC 6749 scope tokens (no spaces, quotes or backslashes)."""
+    if scopes is None:
+        return frozenset()
+    if isinstance(scopes, str) or not all(isinstance(s, str) and _SCOPE.match(s) for s in scopes):
+        raise ToolDefinitionError(
+            f"tool {tool!r}: scopes must be a list of scope names without spaces or quotes, e.g. ['write']"
+        )
+    return frozenset(scopes)
 
 
 def error_result(message: str) -> dict[str, Any]:
@@ -87,6 +99,7 @@ class Tool:
         meta: dict[str, Any] | None = None,
         icons: list[dict[str, Any]] | None = None,
         executor: Executor | None = None,
+        scopes: frozenset[str] = frozenset(),
     ) -> None:
         self.fn = fn
         self.name = name
@@ -98,6 +111,8 @@ class Tool:
         self.meta = meta
         self.icons = icons
         self.executor = executor
+        self.scopes = frozenset(scopes)
+        """OAuth scopes a token must carry to call this tool (API keys are not subject to them)."""
         self.kind = kind_of(fn)
         if self.kind in (Kind.GENERATOR, Kind.ASYNC_GENERATOR):
             self._output = OutputSpec()
@@ -127,12 +142,16 @@ class Tool:
         icons: list[dict[str, Any]] | None = None,
         executor: Executor | None = None,
         input_schema: dict[str, Any] | None = None,
+        scopes: list[str] | None = None,
     ) -> Tool:
         """Describe ``fn`` as a tool: schema from its hints, descriptions from its docstring.
 
         Args:
             input_schema: Advertise this JSON Schema instead of the generated one (arguments
                 are still validated against the signature).
+            scopes: OAuth scopes a token must carry to call the tool (``["write"]``); a
+                token without them gets 403 ``insufficient_scope``. API keys are not subject
+                to scopes.
 
         Raises:
             ToolDefinitionError: the name or the signature cannot be served.
@@ -140,6 +159,7 @@ class Tool:
         if not callable(fn):
             raise ToolDefinitionError(f"a tool must be a function, not {type(fn).__name__}")
         tool_name = validate_name(name or str(getattr(fn, "__name__", "")))
+        needed = validate_scopes(scopes, tool_name)
         doc = parse_doc(fn)
         args = build_arguments(fn, tool_name, doc, Context)
         if input_schema is not None:
@@ -163,6 +183,7 @@ class Tool:
             meta=meta,
             icons=icons,
             executor=executor,
+            scopes=needed,
         )
 
     def definition(self, version: str) -> dict[str, Any]:

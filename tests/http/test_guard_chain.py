@@ -70,8 +70,11 @@ def build(**kwargs: Any) -> MCPServer:
 
 @pytest.fixture
 def both() -> Iterator[tuple[str, str]]:
-    """One keyed server served two ways: ``start()``, and ``server.app`` under plain uvicorn."""
-    server = build(api_key=KEY)
+    """One keyed server served two ways: ``start()``, and ``server.app`` under plain uvicorn.
+
+    The Action schema is closed too (``protect_schema``), so that every door refuses alike.
+    """
+    server = build(api_key=KEY, protect_schema=True)
     lane = server.start()
     plain = BackgroundServer(server.app, "127.0.0.1", 0)
     plain.start()

@@ -202,7 +202,7 @@ def test_masked_errors_and_context_headers(serve: Serve) -> None:
 
 def test_api_key_guards_the_facade_and_the_schema(serve: Serve) -> None:
     key = "rest-key-5Gv7"
-    base = base_of(serve(build_server(api_key=key)))
+    base = base_of(serve(build_server(api_key=key, protect_schema=True)))
     for method, path in (
         ("POST", "/tools/add"),
         ("GET", "/openapi.json"),
