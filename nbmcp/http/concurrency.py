@@ -2,7 +2,7 @@
 
 Both are counted on the server's event loop (no lock needed) and refused, when full, with
 429, ``Retry-After: 1`` and a JSON-RPC error naming the cap: the client may retry as soon as
-one of its calls or streams has ended. A cap of ``None`` or ``0`` means no cap.
+one of its calls or streams has ended. A cap of ``0`` means no cap.
 
 - ``config.max_calls_per_principal``: ``tools/call`` requests in progress for one principal
   (or one client address when there is none), so one caller cannot take every worker thread.
@@ -10,7 +10,8 @@ one of its calls or streams has ended. A cap of ``None`` or ``0`` means no cap.
   (a notebook's own clients and benchmarks run as many calls as they like), and
   :data:`~nbmcp.config.DEFAULT_MAX_CALLS` once it is published or bound to another interface.
 - ``config.max_streams_per_session``: SSE responses open at once on one session (POST
-  streams, the standalone GET stream and resumed ones), each a connection and a buffer.
+  streams, the standalone GET stream and resumed ones), each a connection and a buffer;
+  16 by default, always (``None``: no cap).
 """
 
 from __future__ import annotations

@@ -39,6 +39,8 @@ from nbmcp.errors import SchemaError, UnknownToolError
 from nbmcp.http.asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_json
 from nbmcp.http.auth import missing_scopes, scope_refusal
 from nbmcp.http.chain import headers_of, principal_of, render_refusal, route_path
+from nbmcp.http.concurrency import CALLS_FULL, CallSlots
+from nbmcp.http.limits import caller_key
 from nbmcp.openapi import ActionSchemas
 from nbmcp.openapi.limits import MAX_PAYLOAD_CHARS
 from nbmcp.tools import Registry, Tool
@@ -125,10 +127,18 @@ def _flag(values: list[str] | None) -> bool:
 class RestFacade:
     """The ASGI app behind ``/tools/{name}``, ``/openapi.json`` and ``/openapi.yaml``."""
 
-    def __init__(self, registry: Registry, config: ServerConfig, schemas: ActionSchemas) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        config: ServerConfig,
+        schemas: ActionSchemas,
+        calls: CallSlots | None = None,
+    ) -> None:
         self.registry = registry
         self.config = config
         self.schemas = schemas
+        self.calls = calls if calls is not None else CallSlots(config)
+        """Tool calls in progress per caller, shared with ``/mcp`` so the cap spans both doors."""
         self._warned: set[str] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -188,9 +198,15 @@ class RestFacade:
                 return
         else:
             arguments = {}
+        principal = principal_of(scope)
+        who = caller_key(scope, self.config, principal)
+        if not self.calls.acquire(who):
+            message = CALLS_FULL.format(cap=self.calls.cap())
+            await send_json(send, 429, _error("too_many_calls", message, tool=name), [(b"retry-after", b"1")])
+            return
         try:
             result, _ = await self.registry.call_local(
-                name, arguments, transport="rest", headers=headers, principal=principal_of(scope)
+                name, arguments, transport="rest", headers=headers, principal=principal
             )
         except UnknownToolError:  # removed between the lookup and the call
             await send_json(send, 404, self._unknown(name))
@@ -199,6 +215,8 @@ class RestFacade:
             logger.exception("nbmcp: internal error while calling %r over REST", name)
             await send_json(send, 500, _error("internal_error", "Internal error", tool=name))
             return
+        finally:
+            self.calls.release(who)
         status, payload = rest_answer(tool, arguments, result)
         out = orjson.dumps(payload)
         if len(out) > MAX_PAYLOAD_CHARS and name not in self._warned:
@@ -272,7 +290,7 @@ def mount_rest(app: Any, endpoint: Any, config: ServerConfig, info: dict[str, An
     schemas = info.get("schemas")
     if not isinstance(schemas, ActionSchemas):
         schemas = ActionSchemas(registry, endpoint.engine.info, config)
-    facade = RestFacade(registry, config, schemas)
+    facade = RestFacade(registry, config, schemas, getattr(endpoint, "calls", None))
     title = f"{info.get('name', 'nbmcp')} tools"
 
     async def docs(request: Request) -> HTMLResponse:

@@ -450,6 +450,39 @@ def test_concurrent_calls_per_principal_are_capped(serve: Any, gate: Any) -> Non
         assert call(http, url, "KA").status_code == 200
 
 
+def test_the_calls_cap_spans_mcp_and_the_rest_facade(serve: Any, gate: Any) -> None:
+    server = _holding(gate, api_keys={"a": "KA", "b": "KB"})
+    server.config.max_calls_per_principal = 2
+    url = serve(server)
+    base = url.removesuffix("/mcp")
+    release, entered = gate
+    body = rpc("tools/call", {"name": "hold", "arguments": {}})
+    answers: list[int] = []
+
+    def held() -> None:
+        with client() as http:
+            answers.append(http.post(url, json=body, headers={**JSON, "X-API-Key": "KA"}).status_code)
+
+    threads = [threading.Thread(target=held) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for _ in threads:
+        assert entered.acquire(timeout=10)
+    with client() as http:
+        full = http.post(f"{base}/tools/add", json={"a": 1, "b": 1}, headers={**JSON, "X-API-Key": "KA"})
+        assert full.status_code == 429 and full.headers["retry-after"] == "1"
+        assert full.json()["type"] == "too_many_calls" and "at most 2" in full.json()["error"]
+        other = http.post(f"{base}/tools/add", json={"a": 1, "b": 1}, headers={**JSON, "X-API-Key": "KB"})
+        assert other.status_code == 200 and other.json() == {"result": 2}
+        release.set()
+        for thread in threads:
+            thread.join(10)
+        assert answers == [200, 200]
+        again = http.post(f"{base}/tools/add", json={"a": 2, "b": 2}, headers={**JSON, "X-API-Key": "KA"})
+        assert again.status_code == 200 and again.json() == {"result": 4}
+    assert server.monitor.running == {}
+
+
 @pytest.mark.parametrize("published", [False, True])
 def test_the_calls_cap_is_off_while_local_only_and_on_once_published(
     serve: Any, gate: Any, published: bool
