@@ -25,6 +25,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
+import time
 
 from nbmcp.config import DEFAULT_RATE_LIMIT, ServerConfig, is_loopback
 from nbmcp.http.asgi import Scope
@@ -133,6 +134,8 @@ class FailedAuthLimitLayer:
     def __init__(self, config: ServerConfig, store: LimitStore) -> None:
         self.config = config
         self.store = store
+        self._quiet_after = 0.0
+        """Until when a counted failure may still block (wall clock, as the counters use)."""
         check_limits(config)
 
     def _rates(self) -> tuple[Rate, Rate]:
@@ -143,8 +146,8 @@ class FailedAuthLimitLayer:
         return "fail:" + address_key(request_address(request.scope, self.config))
 
     async def check(self, request: GuardRequest) -> Refusal | None:
-        if request.path in UNCOUNTED_PATHS:
-            return None
+        if time.time() >= self._quiet_after or request.path in UNCOUNTED_PATHS:
+            return None  # no failure counted within a window: nothing to look up
         per_address, total = self._rates()
         used, wait = self.store.peek(self._key(request), per_address)
         if used >= per_address.amount:
@@ -167,6 +170,7 @@ class FailedAuthLimitLayer:
         if not offered and not request.scope.get(_ADMITTED):  # a bare request: no guess made
             return
         per_address, total = self._rates()
+        self._quiet_after = time.time() + max(per_address.seconds, total.seconds)
         self.store.hit(self._key(request), per_address)
         self.store.hit(_TOTAL, total)
 

@@ -164,7 +164,7 @@ class McpEndpoint:
             return
         extra = [(b"mcp-session-id", session.id.encode())] if is_init and session.id else None
         streaming = sse_ok and not self.config.json_response and (not json_ok or self._may_stream(requests))
-        calls = sum(r.get("method") == "tools/call" for r in requests)
+        calls = sum(r.get("method") == "tools/call" for r in requests) if self.calls.cap() else 0
         who = caller_key(scope if scope is not None else {}, self.config, principal) if calls else ""
         full = self._admit(session, streaming, who, calls)
         if full is not None:
