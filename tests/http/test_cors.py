@@ -19,10 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-from nbmcp import Context, MCPServer
+from nbmcp import MCPServer
 from nbmcp.cli import main
 from nbmcp.config import expand_origins
-from nbmcp.http.runner import BackgroundServer
+from tests.http import twoways
 from tests.http.sse_client import events
 from tests.peers import oracle
 from tests.peers.peerkit import cli_server, rpc
@@ -55,35 +55,15 @@ PATHS = ["/mcp", "/tools/add", "/openapi.json"]
 
 
 def build(**kwargs: Any) -> MCPServer:
-    server = MCPServer("cors", **kwargs)
-
-    @server.tool
-    def add(a: int, b: int) -> int:
-        """Add two numbers."""
-        return a + b
-
-    @server.tool
-    async def steps(n: int, ctx: Context) -> str:
-        """Report progress n times."""
-        for i in range(n):
-            await ctx.report_progress(i + 1, n)
-        return "done"
-
-    return server
+    return twoways.build("cors", **kwargs)
 
 
 @pytest.fixture
 def both() -> Iterator[tuple[MCPServer, list[str]]]:
     """A keyed server with ``cors=["chatgpt"]``, served by ``start()`` and as ``server.app``."""
     server = build(api_key=KEY, cors=["chatgpt"])
-    lane = server.start()
-    plain = BackgroundServer(server.app, "127.0.0.1", 0)
-    plain.start()
-    try:
-        yield server, [lane.removesuffix("/mcp"), f"http://127.0.0.1:{plain.port}"]
-    finally:
-        plain.stop()
-        server.stop()
+    with twoways.served_two_ways(server) as bases:
+        yield server, bases
 
 
 def names(value: str | None) -> set[str]:

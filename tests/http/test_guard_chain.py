@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from nbmcp import Context, MCPServer
+from nbmcp import MCPServer
 from nbmcp.http.chain import GuardRequest, Refusal
-from nbmcp.http.runner import BackgroundServer
 from nbmcp.principal import Principal
+from tests.http import twoways
 from tests.http.sse_client import events
 from tests.peers import oracle
 from tests.peers.peerkit import rpc
@@ -51,38 +51,17 @@ class WhoLayer:
 
 
 def build(**kwargs: Any) -> MCPServer:
-    server = MCPServer("chain", **kwargs)
-
-    @server.tool
-    def add(a: int, b: int) -> int:
-        """Add two numbers."""
-        return a + b
-
-    @server.tool
-    async def steps(n: int, ctx: Context) -> str:
-        """Report progress n times."""
-        for i in range(n):
-            await ctx.report_progress(i + 1, n)
-        return "done"
-
-    return server
+    return twoways.build("chain", **kwargs)
 
 
 @pytest.fixture
-def both() -> Iterator[tuple[str, str]]:
+def both() -> Iterator[list[str]]:
     """One keyed server served two ways: ``start()``, and ``server.app`` under plain uvicorn.
 
     The Action schema is closed too (``protect_schema``), so that every door refuses alike.
     """
-    server = build(api_key=KEY, protect_schema=True)
-    lane = server.start()
-    plain = BackgroundServer(server.app, "127.0.0.1", 0)
-    plain.start()
-    try:
-        yield lane.removesuffix("/mcp"), f"http://127.0.0.1:{plain.port}"
-    finally:
-        plain.stop()
-        server.stop()
+    with twoways.served_two_ways(build(api_key=KEY, protect_schema=True)) as bases:
+        yield bases
 
 
 DOORS = [
@@ -105,7 +84,7 @@ def _send(base: str, method: str, path: str, body: Any, headers: dict[str, str])
     ids=["no-key", "wrong-key", "foreign-host"],
 )
 def test_refusals_are_the_same_under_start_and_server_app(
-    both: tuple[str, str], method: str, path: str, body: Any, headers: dict[str, str], status: int
+    both: list[str], method: str, path: str, body: Any, headers: dict[str, str], status: int
 ) -> None:
     lane, plain = both
     answers = [_send(base, method, path, body, {**JSON, **headers}) for base in (lane, plain)]
@@ -125,7 +104,7 @@ def test_refusals_are_the_same_under_start_and_server_app(
     assert answers[0].headers.get("www-authenticate") == answers[1].headers.get("www-authenticate")
 
 
-def test_health_is_open_but_still_host_guarded(both: tuple[str, str]) -> None:
+def test_health_is_open_but_still_host_guarded(both: list[str]) -> None:
     for base in both:
         assert httpx.get(base + "/health", timeout=10).json()["status"] == "ok"
         refused = httpx.get(base + "/health", headers={"Host": "evil.example"}, timeout=10)

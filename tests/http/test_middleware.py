@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 
 from nbmcp import MCPServer
 from nbmcp.http.asgi import Message, Receive, Scope, Send
-from nbmcp.http.runner import BackgroundServer
+from tests.http import twoways
 from tests.http.sse_client import events
 from tests.peers import oracle
 from tests.peers.peerkit import rpc
@@ -112,15 +112,11 @@ def both() -> Iterator[tuple[MCPServer, Tools, list[tuple[str, str | None]], lis
     """One server with both kinds of middleware, served by ``start()`` and as ``server.app``."""
     tools, asgi_seen = Tools(), []
     server = build(tools, asgi_seen)
-    lane = server.start()
-    plain = BackgroundServer(server.app, "127.0.0.1", 0)
-    plain.start()
-    try:
-        yield server, tools, asgi_seen, [lane.removesuffix("/mcp"), f"http://127.0.0.1:{plain.port}"]
-    finally:
-        tools.release.set()
-        plain.stop()
-        server.stop()
+    with twoways.served_two_ways(server) as bases:
+        try:
+            yield server, tools, asgi_seen, bases
+        finally:
+            tools.release.set()  # a held tool lets go before the servers stop
 
 
 def test_each_request_meets_the_middleware_once_and_it_sees_the_principal(both: Any) -> None:
