@@ -102,6 +102,8 @@ def _limits(server: Any, args: argparse.Namespace) -> None:
     """``--rate-limit 100/15min|auto|off`` and ``--trust-proxy``."""
     if args.trust_proxy:
         server.config.trust_proxy = True
+    if getattr(args, "debug", False):
+        server.config.debug = True
     if args.rate_limit is not None:
         from nbmcp.http.limits import LimitError, active_rate
 
@@ -393,6 +395,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="behind your own proxy: take the client address from X-Forwarded-For (its right-most "
         "untrusted entry) for the per-address limits",
+    )
+    serve.add_argument(
+        "--debug",
+        action="store_true",
+        help="add tracebacks to the errors clients get (for development on your own machine only)",
     )
     serve.set_defaults(func=_serve)
     schema = sub.add_parser(

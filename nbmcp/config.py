@@ -170,6 +170,11 @@ class ServerConfig:
         json_response: Answer requests with JSON even when the client accepts SSE and the
             call would stream (progress and logs are then dropped).
         mask_error_details: Hide a tool's exception text from clients (it is still logged).
+        debug: Add the traceback to the error a client gets when a tool raises or the server
+            fails (JSON-RPC ``error.data.traceback``, a REST body's ``traceback``, a second text
+            block of a failed tool call). For development on your own machine only: a
+            traceback shows the server's files and code. Off: clients get no traceback and no
+            file path, only the message (a tool's exception message is meant for them).
         max_body_bytes: The largest request body accepted (413 past it), on every door.
         public_url: The server's public base URL (``https://...``), set by a tunnel when the
             server is published; the ChatGPT Action schema names it in ``servers``.
@@ -211,6 +216,7 @@ class ServerConfig:
     tool_timeout: float | None = 60.0
     json_response: bool = False
     mask_error_details: bool = False
+    debug: bool = False
     max_body_bytes: int = MAX_BODY_BYTES
     public_url: str | None = None
     protect_schema: bool = False

@@ -25,6 +25,7 @@ The tree::
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "ToolError",
     "UnknownToolError",
     "UnsupportedVersion",
+    "traceback_text",
 ]
 
 
@@ -160,3 +162,12 @@ class SchemaError(NbmcpError, ValueError):
 
 class TargetError(NbmcpError):
     """``nbmcp serve TARGET``: the file, attribute or server could not be loaded."""
+
+
+def traceback_text(exc: BaseException) -> str:
+    """``exc``'s traceback as Python prints it: what a client gets only with ``debug=True``.
+
+    A traceback names the server's files and code, so answers hold it only when the owner
+    asked for it (``MCPServer(debug=True)``, ``nbmcp serve --debug``); logs always do.
+    """
+    return "".join(traceback.format_exception(exc))

@@ -72,6 +72,8 @@ class MCPServer:
             authentication and see ``request.state.principal``.
         tool_timeout: Seconds before a call is answered with a timeout error.
         mask_error_details: Tell clients only that a tool failed, not why.
+        debug: Add tracebacks to the errors clients get (a failing tool, an internal error):
+            for development on your own machine; off, clients get no traceback or file path.
         auth: OAuth on top of (or instead of) API keys: ``"oauth"`` for the built-in
             authorization server, or an :class:`~nbmcp.auth.issuer.OAuthIssuer` for tokens
             from an outside issuer; ``None`` (default) for API keys only.
@@ -123,6 +125,7 @@ class MCPServer:
         rate_limit: str | None = "auto",
         trust_proxy: bool = False,
         max_sessions: int = 1000,
+        debug: bool = False,
     ) -> None:
         self.config = ServerConfig(
             host=host,
@@ -139,6 +142,7 @@ class MCPServer:
             rate_limit=rate_limit,
             trust_proxy=trust_proxy,
             max_sessions=max_sessions,
+            debug=debug,
         )
         if allowed_hosts is not None:
             self.config.allowed_hosts = list(allowed_hosts)
@@ -146,6 +150,7 @@ class MCPServer:
         self.registry = Registry(self.monitor, config=self.config)
         self.info = ServerInfo(name, version, title=title, instructions=instructions, website_url=website_url)
         self.engine = Engine(self.registry, self.info, Sessions(session_ttl, max_sessions=max_sessions))
+        self.engine.debug = lambda: self.config.debug
         self.registry.on_change(self._announce)
         self.endpoint = McpEndpoint(self.engine, self.config)
         self.guards: list[Layer] = default_layers(self.config, lambda: self.token_verifier)
@@ -532,7 +537,7 @@ class MCPServer:
             lane = FastLane(self.endpoint, lambda: self.app, self.doors)
             background = BackgroundServer(
                 # judges every request once, whichever door; then the user's middleware, once
-                GuardChain(UserMiddleware(lane, self.middleware), self.guards),
+                GuardChain(UserMiddleware(lane, self.middleware, lambda: self.config.debug), self.guards),
                 self.config.host,
                 self.config.port,
                 on_loop=on_loop,

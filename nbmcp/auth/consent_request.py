@@ -9,7 +9,7 @@ notebook (``%mcp approve CODE``) instead of the owner key in the browser.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from nbmcp.auth.clients import Client
@@ -28,8 +28,9 @@ def _approval_code() -> str:
 class Pending:
     """One authorization request, checked, waiting for consent."""
 
-    id: str
-    csrf: str
+    id: str = field(repr=False)
+    """The form's handle on this request; with ``csrf`` it posts the form, so no repr shows them."""
+    csrf: str = field(repr=False)
     approval_code: str
     client: Client
     redirect_uri: str

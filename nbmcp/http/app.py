@@ -114,6 +114,7 @@ def build_app(
         app.router.routes.append(Route(path, door, include_in_schema=False, methods=None))
     from nbmcp.http.middleware import UserMiddleware
 
-    app.add_middleware(UserMiddleware, middleware=middleware)  # inside the chain: added first
+    # inside the chain: added first
+    app.add_middleware(UserMiddleware, middleware=middleware, debug=lambda: config.debug)
     app.add_middleware(GuardChain, layers=layers)
     return app

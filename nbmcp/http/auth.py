@@ -59,6 +59,7 @@ SCHEMA_PATHS = frozenset({"/openapi.json", "/openapi.yaml"})
 """The Action schema: open unless ``protect_schema=True``."""
 
 _METADATA = "nbmcp.resource_metadata"
+_URLS_MAX = 256  # (Host, scheme, prefix) combinations whose URLs are kept; a client picks the Host
 
 VerifierSource = Callable[[], "TokenVerifier | None"]
 
@@ -100,17 +101,42 @@ def scope_refusal(scope: Scope, needed: Iterable[str]) -> Refusal:
     return Refusal(403, message, "insufficient_scope", [header])
 
 
-def _keys(config: ServerConfig) -> list[tuple[Principal, bytes]]:
+Keys = tuple[tuple[Principal, bytes], ...]
+
+
+def _build_keys(api_key: str | None, labelled: tuple[tuple[str, str], ...]) -> Keys:
     keys: list[tuple[Principal, bytes]] = []
-    if config.api_key:
-        keys.append((Principal("default", owner=True), config.api_key.encode()))
-    for label, key in config.api_keys.items():
+    if api_key:
+        keys.append((Principal("default", owner=True), api_key.encode()))
+    for label, key in labelled:
         if key:
             keys.append((Principal(label, owner=label == OWNER_LABEL), key.encode()))
-    return keys
+    return tuple(keys)
 
 
-def _match(keys: list[tuple[Principal, bytes]], offered: Iterable[str | None]) -> Principal | None:
+class _KeyCache:
+    """The configured keys as ``(principal, bytes)`` pairs, rebuilt only when the config's keys change.
+
+    The config is read on every request (a key set while serving holds at once); what is
+    compared is its key values, so the principals and encoded keys are not made per request.
+    """
+
+    __slots__ = ("_keys", "_seen")
+
+    def __init__(self) -> None:
+        self._seen: tuple[str | None, tuple[tuple[str, str], ...]] | None = None
+        self._keys: Keys = ()
+
+    def get(self, config: ServerConfig) -> Keys:
+        labelled = config.api_keys
+        seen = (config.api_key, tuple(labelled.items()) if labelled else ())
+        if seen != self._seen:
+            self._keys = _build_keys(*seen)
+            self._seen = seen
+        return self._keys
+
+
+def _match(keys: Keys, offered: Iterable[str | None]) -> Principal | None:
     """The principal of the key among ``offered``; every key compared, each in constant time."""
     found = None
     for given in offered:
@@ -149,6 +175,8 @@ class AuthLayer:
         self.verifier: VerifierSource = verifier or _none
         self.open_paths: set[str] = set(open_paths)
         """Exact paths open to anyone; the built-in authorization server adds its own."""
+        self._keys = _KeyCache()
+        self._urls: dict[tuple[object, ...], tuple[str, str]] = {}
 
     def is_open(self, path: str, verifier: TokenVerifier | None = None) -> bool:
         """Whether ``path`` needs no credentials (see the module docstring).
@@ -168,7 +196,7 @@ class AuthLayer:
         verifier = self.verifier()
         if self.is_open(request.path, verifier):
             return None
-        keys = _keys(self.config)
+        keys = self._keys.get(self.config)
         if not keys and verifier is None:
             return None
         headers = request.headers
@@ -180,13 +208,13 @@ class AuthLayer:
             return None
         metadata = None
         if verifier is not None:
-            base = base_url(request.scope, self.config)
-            metadata = metadata_url(base)
+            metadata, resource = self._urls_of(request)
             if bearer:
-                principal = await self._verify(verifier, bearer, resource_url(base))
+                principal = await self._verify(verifier, bearer, resource)
             if principal is not None:
                 request.scope[_METADATA] = metadata
-                lacking = missing_scopes(principal, getattr(verifier, "required_scopes", ()))
+                required = getattr(verifier, "required_scopes", ())
+                lacking = missing_scopes(principal, required) if required else None
                 if lacking:
                     return scope_refusal(request.scope, lacking)
                 request.principal = principal
@@ -194,6 +222,31 @@ class AuthLayer:
         given = api_key is not None or bearer is not None
         header = challenge(metadata, error="invalid_token" if given else None)
         return Refusal(401, self._message(given, keys, verifier is not None), "unauthorized", [header])
+
+    def _urls_of(self, request: GuardRequest) -> tuple[str, str]:
+        """The RFC 9728 document's URL and the resource (the MCP URL) as this request names the server.
+
+        Worked out once per combination of what :func:`base_url` reads (a bounded cache): a
+        token's audience is checked against it on every call.
+        """
+        scope, config = request.scope, self.config
+        server = scope.get("server")
+        seen = (
+            config.public_url,
+            request.headers.get("host"),
+            str(scope.get("scheme")),
+            str(scope.get("root_path", "")),
+            server if type(server) is tuple else repr(server),  # any ASGI server's form, hashable
+            config.port,
+        )
+        urls = self._urls.get(seen)
+        if urls is None:
+            base = base_url(scope, config)
+            urls = (metadata_url(base), resource_url(base))
+            if len(self._urls) >= _URLS_MAX:
+                self._urls.clear()
+            self._urls[seen] = urls
+        return urls
 
     @staticmethod
     async def _verify(verifier: TokenVerifier, token: str, resource: str) -> Principal | None:
@@ -206,7 +259,7 @@ class AuthLayer:
             return None
 
     @staticmethod
-    def _message(given: bool, keys: list[tuple[Principal, bytes]], oauth: bool) -> str:
+    def _message(given: bool, keys: Keys, oauth: bool) -> str:
         if not oauth:
             why = "invalid API key" if given else "missing API key"
             return f"Unauthorized: {why} (send X-API-Key or Authorization: Bearer)"

@@ -46,6 +46,8 @@ class CorsLayer:
         self.config = config
 
     async def check(self, request: GuardRequest) -> Refusal | Answer | None:
+        if not self.config.cors:  # off: nothing to expand or look up
+            return None
         allowed = self.config.cors_origins
         if not allowed:
             return None

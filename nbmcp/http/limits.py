@@ -26,6 +26,7 @@ import ipaddress
 import logging
 import math
 import time
+from functools import lru_cache
 
 from nbmcp.config import DEFAULT_RATE_LIMIT, ServerConfig, is_loopback
 from nbmcp.http.asgi import Scope
@@ -56,13 +57,20 @@ UNCOUNTED_PATHS = frozenset({"/health"})
 """Paths no limit counts or refuses (a monitor's probe must never trip a limit)."""
 
 _ADDRESS = "nbmcp.client_address"
+_PEEK_TTL = 1.0  # seconds a counter read stands for the store (a hit made here drops it at once)
+_PEEK_MAX = 4096  # counter reads kept at most (a flood of addresses only costs store reads)
 _ADMITTED = "nbmcp.limits.admitted"  # set once authentication let the request in
 _TOTAL = "fail:*"
 
 
+@lru_cache(maxsize=64)
+def _loopback(host: str) -> bool:
+    return is_loopback(host)
+
+
 def local_only(config: ServerConfig) -> bool:
     """Whether only this machine can reach the server: bound to loopback and not published."""
-    return is_loopback(config.host) and not config.public_url
+    return not config.public_url and _loopback(config.host)
 
 
 def active_rate(config: ServerConfig) -> Rate | None:
@@ -136,6 +144,8 @@ class FailedAuthLimitLayer:
         self.store = store
         self._quiet_after = 0.0
         """Until when a counted failure may still block (wall clock, as the counters use)."""
+        self._peeked: dict[str, tuple[int, float, float]] = {}
+        """Counter reads: key -> (hits, window end, read again after); see :meth:`_peek`."""
         check_limits(config)
 
     def _rates(self) -> tuple[Rate, Rate]:
@@ -145,17 +155,35 @@ class FailedAuthLimitLayer:
     def _key(self, request: GuardRequest) -> str:
         return "fail:" + address_key(request_address(request.scope, self.config))
 
+    def _peek(self, key: str, rate: Rate, now: float) -> tuple[int, float]:
+        """``store.peek``, read at most once a second per key while requests keep coming.
+
+        After one failure in a window every request of that address is looked up, so the
+        read is kept: the windows are fixed, so a count changes only by a hit (this layer's
+        own drop the read at once) or when its window ends (the read ends with it). A shared
+        store's hits made by other processes are seen within :data:`_PEEK_TTL`.
+        """
+        kept = self._peeked.get(key)
+        if kept is not None and now < kept[2]:
+            return kept[0], max(0.0, kept[1] - now)
+        used, wait = self.store.peek(key, rate)
+        if len(self._peeked) >= _PEEK_MAX:
+            self._peeked.clear()
+        self._peeked[key] = (used, now + wait, now + (min(_PEEK_TTL, wait) if wait > 0 else _PEEK_TTL))
+        return used, wait
+
     async def check(self, request: GuardRequest) -> Refusal | None:
-        if time.time() >= self._quiet_after or request.path in UNCOUNTED_PATHS:
+        now = time.time()
+        if now >= self._quiet_after or request.path in UNCOUNTED_PATHS:
             return None  # no failure counted within a window: nothing to look up
         per_address, total = self._rates()
-        used, wait = self.store.peek(self._key(request), per_address)
+        used, wait = self._peek(self._key(request), per_address, now)
         if used >= per_address.amount:
             return too_many(
                 "Too many failed authentication attempts from your address", wait, "too_many_failures"
             )
         if used:
-            all_used, all_wait = self.store.peek(_TOTAL, total)
+            all_used, all_wait = self._peek(_TOTAL, total, now)
             if all_used >= total.amount:
                 message = "Too many failed authentication attempts on this server"
                 return too_many(message, min(wait, all_wait), "too_many_failures")
@@ -171,8 +199,11 @@ class FailedAuthLimitLayer:
             return
         per_address, total = self._rates()
         self._quiet_after = time.time() + max(per_address.seconds, total.seconds)
-        self.store.hit(self._key(request), per_address)
+        key = self._key(request)
+        self.store.hit(key, per_address)
         self.store.hit(_TOTAL, total)
+        self._peeked.pop(key, None)
+        self._peeked.pop(_TOTAL, None)
 
 
 class RateLimitLayer:
@@ -187,9 +218,20 @@ class RateLimitLayer:
         self.config = config
         self.store = store
         self._warned: str | None = None
+        self._seen: tuple[str | None, str, str | None] | None = None
+        self._rate_now: Rate | None = None
         check_limits(config)
 
     def _rate(self) -> Rate | None:
+        """The rate in force, worked out again only when a setting it depends on changed."""
+        config = self.config
+        seen = (config.rate_limit, config.host, config.public_url)
+        if seen != self._seen:
+            self._rate_now = self._read_rate()
+            self._seen = seen
+        return self._rate_now
+
+    def _read_rate(self) -> Rate | None:
         try:
             return active_rate(self.config)
         except LimitError as exc:  # set wrong while serving: keep limiting, say it once

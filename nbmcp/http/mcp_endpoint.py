@@ -210,7 +210,7 @@ class McpEndpoint:
         if principal is None or principal.kind != "token":
             return set()
         tools = getattr(self.engine.provider, "tools", None)
-        if not isinstance(tools, Mapping):
+        if not isinstance(tools, dict) and not isinstance(tools, Mapping):  # dict first: no ABC check
             return set()
         needed: set[str] = set()
         for request in requests:
@@ -220,7 +220,7 @@ class McpEndpoint:
             name = params.get("name")
             tool = tools.get(name) if isinstance(name, str) else None
             scopes: frozenset[str] = getattr(tool, "scopes", frozenset())
-            if missing_scopes(principal, scopes):
+            if scopes and missing_scopes(principal, scopes):
                 needed |= scopes
         return needed
 

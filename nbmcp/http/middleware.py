@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from nbmcp.errors import InternalError
+from nbmcp.errors import InternalError, traceback_text
 from nbmcp.http.asgi import ASGIApp, Message, Receive, Scope, Send, send_json
 from nbmcp.http.chain import door_of, principal_of, route_path
 from nbmcp.protocol import jsonrpc
@@ -80,9 +80,13 @@ class UserMiddleware:
     when its entries change, so a middleware object keeps its state between requests.
     """
 
-    def __init__(self, app: ASGIApp, middleware: Sequence[Any]) -> None:
+    def __init__(
+        self, app: ASGIApp, middleware: Sequence[Any], debug: Callable[[], bool] = lambda: False
+    ) -> None:
         self.app = app
         self.middleware = middleware
+        self.debug = debug
+        """Whether a failure's answer carries its traceback (``ServerConfig.debug``, read per failure)."""
         self._entries: tuple[Any, ...] = ()
         self._stack: ASGIApp = app
 
@@ -116,13 +120,19 @@ class UserMiddleware:
         except Exception as exc:
             logger.error("nbmcp: middleware or door failed: %s", type(exc).__name__, exc_info=exc)
             if not started:  # else the response is cut short: the client sees a broken stream
-                await send_json(send, 500, _error_body(route_path(scope)))
+                shown = traceback_text(exc) if self.debug() else None
+                await send_json(send, 500, _error_body(route_path(scope), shown))
 
 
-def _error_body(path: str) -> bytes:
+def _error_body(path: str, traceback: str | None = None) -> bytes:
+    """The 500 in the door's language; the traceback only when given (``debug=True``)."""
     if door_of(path) == "mcp":
-        return jsonrpc.encode(jsonrpc.error_response(None, InternalError("Internal error")))
-    return orjson.dumps({"error": "Internal server error", "type": "internal_error"})
+        data = {"traceback": traceback} if traceback is not None else None
+        return jsonrpc.encode(jsonrpc.error_response(None, InternalError("Internal error", data)))
+    body = {"error": "Internal server error", "type": "internal_error"}
+    if traceback is not None:
+        body["traceback"] = traceback
+    return orjson.dumps(body)
 
 
 class CallNext:

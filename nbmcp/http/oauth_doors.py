@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
@@ -19,6 +20,7 @@ import orjson
 
 from nbmcp.auth.authorization import AuthorizationServer
 from nbmcp.auth.oauth_error import OAuthError
+from nbmcp.errors import traceback_text
 from nbmcp.http.asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_empty, send_json
 from nbmcp.http.chain import Refusal, headers_of, report_refusal, route_path
 from nbmcp.http.consent import error_page, render_consent
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from nbmcp.http.oauth import BuiltinOAuth
 
 __all__ = ["OAuthDoors", "basic_credentials"]
+
+logger = logging.getLogger("nbmcp")
 
 MAX_FORM = 64 * 1024
 _NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
@@ -100,6 +104,32 @@ class OAuthDoors:
         path = route_path(scope)
         method = scope.get("method", "GET")
         base = self.oauth.base_url(scope)
+        started = False
+
+        async def tracked(message: Any) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._route(scope, receive, tracked, path, method, base)
+        except Exception as exc:  # a bug or a broken store: logged whole; the client gets no traceback
+            logger.error("nbmcp: the OAuth endpoint %s failed: %s", path, type(exc).__name__, exc_info=exc)
+            if started:
+                raise
+            shown = traceback_text(exc) if self.oauth.server.config.debug else None
+            if path == "/authorize":
+                message = "The server failed while handling this request." + (f"\n\n{shown}" if shown else "")
+                await _html(send, 500, error_page("Server error", message))
+            else:
+                body: dict[str, Any] = {"error": "server_error", "error_description": "Internal error"}
+                if shown is not None:
+                    body["traceback"] = shown
+                await send_json(send, 500, body, _NO_STORE)
+
+    async def _route(
+        self, scope: Scope, receive: Receive, send: Send, path: str, method: str, base: str
+    ) -> None:
         try:
             if path in ("/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"):
                 if method not in ("GET", "HEAD"):

@@ -35,7 +35,7 @@ import orjson
 import pydantic
 
 from nbmcp.config import ServerConfig
-from nbmcp.errors import SchemaError, UnknownToolError
+from nbmcp.errors import SchemaError, UnknownToolError, traceback_text
 from nbmcp.http.asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_json
 from nbmcp.http.auth import missing_scopes, scope_refusal
 from nbmcp.http.chain import headers_of, principal_of, render_refusal, route_path
@@ -211,9 +211,10 @@ class RestFacade:
         except UnknownToolError:  # removed between the lookup and the call
             await send_json(send, 404, self._unknown(name))
             return
-        except Exception:
+        except Exception as exc:
             logger.exception("nbmcp: internal error while calling %r over REST", name)
-            await send_json(send, 500, _error("internal_error", "Internal error", tool=name))
+            extra = {"traceback": traceback_text(exc)} if self.config.debug else {}
+            await send_json(send, 500, _error("internal_error", "Internal error", tool=name, **extra))
             return
         finally:
             self.calls.release(who)

@@ -79,6 +79,8 @@ class Monitor:
             return next((r for r in reversed(self.journal) if r.id == call_id), None)
 
     def _tell(self, record: CallRecord, *, start: bool) -> None:
+        if not self._listeners:  # a server nobody watches: no copy of an empty list per call
+            return
         for listener, starts in list(self._listeners):
             if start and not starts:
                 continue

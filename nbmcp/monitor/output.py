@@ -9,9 +9,7 @@ costs nothing (the notebook extension imports it when it loads).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 __all__ = ["CallOutput", "capture", "current_output"]
 
@@ -55,12 +53,25 @@ def current_output() -> CallOutput | None:
     return _CURRENT.get()
 
 
-@contextlib.contextmanager
-def capture() -> Iterator[CallOutput]:
+class _Capture:
+    """The context manager :func:`capture` returns (a class: no generator made per call)."""
+
+    __slots__ = ("_token", "buffer")
+
+    def __init__(self) -> None:
+        self.buffer = CallOutput()
+        self._token: Token[CallOutput | None] | None = None
+
+    def __enter__(self) -> CallOutput:
+        self._token = _CURRENT.set(self.buffer)
+        return self.buffer
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _CURRENT.reset(self._token)
+            self._token = None
+
+
+def capture() -> _Capture:
     """Give the calls made inside this block (and their worker threads) a fresh buffer."""
-    buffer = CallOutput()
-    token = _CURRENT.set(buffer)
-    try:
-        yield buffer
-    finally:
-        _CURRENT.reset(token)
+    return _Capture()

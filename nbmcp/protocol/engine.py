@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nbmcp.errors import InternalError, InvalidParams, MethodNotFound, ProtocolError
+from nbmcp.errors import InternalError, InvalidParams, MethodNotFound, ProtocolError, traceback_text
 from nbmcp.protocol import jsonrpc
 from nbmcp.protocol.exchange import Exchange, Pending, Send
 from nbmcp.protocol.provider import Provider
@@ -81,6 +81,8 @@ class Engine:
         self.sessions = sessions if sessions is not None else Sessions()
         self.pending = Pending()
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.debug: Callable[[], bool] = lambda: False
+        """Whether internal errors carry their traceback (``error.data.traceback``); read per error."""
         self._running: dict[tuple[str | None, Any], asyncio.Task[dict[str, Any]]] = {}
         self._methods: dict[str, _Handler] = {
             "initialize": self._initialize,
@@ -141,9 +143,10 @@ class Engine:
             return jsonrpc.error_response(
                 msg_id, ProtocolError("Request cancelled", code=jsonrpc.REQUEST_CANCELLED)
             )
-        except Exception:
+        except Exception as exc:
             logger.exception("nbmcp: internal error while handling %s", method)
-            return jsonrpc.error_response(msg_id, InternalError("Internal error"))
+            data = {"traceback": traceback_text(exc)} if self.debug() else None
+            return jsonrpc.error_response(msg_id, InternalError("Internal error", data))
 
     def handle_notification(self, msg: dict[str, Any], session: Session) -> None:
         """Act on a client notification (never answered)."""

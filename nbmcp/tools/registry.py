@@ -170,6 +170,7 @@ class Registry:
                     executor=self.executor,
                     timeout=self.config.tool_timeout,
                     mask_errors=self.config.mask_error_details,
+                    debug=self.config.debug,
                 )
             except BaseException as exc:  # cancelled, or the server is stopping: still closed
                 why = "cancelled" if isinstance(exc, asyncio.CancelledError) else f"failed: {exc!r}"

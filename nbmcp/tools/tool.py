@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from nbmcp.errors import InvalidParams, ToolDefinitionError, ToolError
+from nbmcp.errors import InvalidParams, ToolDefinitionError, ToolError, traceback_text
 from nbmcp.tools.calling import Kind, call_function, kind_of
 from nbmcp.tools.content import Content, is_explicit_content, text, to_content
 from nbmcp.tools.context import Context
@@ -221,8 +221,12 @@ class Tool:
         executor: Executor | None = None,
         timeout: float | None = None,
         mask_errors: bool = False,
+        debug: bool = False,
     ) -> dict[str, Any]:
-        """Validate, call and convert; every failure becomes an ``isError`` result."""
+        """Validate, call and convert; every failure becomes an ``isError`` result.
+
+        With ``debug``, a raised exception's traceback follows its message as a second text block.
+        """
         try:
             kwargs = self.args.validate(arguments)
         except InvalidParams as exc:
@@ -248,8 +252,12 @@ class Tool:
                 return error_result(f"Tool {self.name!r} timed out after {timeout:g} s")
             logger.info("nbmcp: tool %r raised %s: %s", self.name, type(exc).__name__, exc)
             if mask_errors:
-                return error_result(f"Error calling tool {self.name!r}")
-            return error_result(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+                failed = error_result(f"Error calling tool {self.name!r}")
+            else:
+                failed = error_result(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            if debug:
+                failed["content"].append(text(traceback_text(exc)))
+            return failed
 
     def to_result(self, value: Any, version: str) -> dict[str, Any]:
         """The ``tools/call`` result for a return value."""

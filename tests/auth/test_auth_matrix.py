@@ -2,27 +2,35 @@
 
 Doors: ``/mcp`` JSON POST, ``/mcp`` SSE POST, the GET stream, DELETE, the REST facade,
 ``/docs``, and ``/openapi.json`` with ``protect_schema=True``. Modes: no auth, API key,
-outside issuer, key + issuer (a mode is one :class:`Mode` in :data:`MODES`: the built-in
-authorization server adds its own). Each 401's ``WWW-Authenticate`` is parsed: ``Bearer`` with
+outside issuer, key + issuer, the built-in authorization server and key + built-in (a mode is
+one :class:`Mode` in :data:`MODES`). The built-in server's tokens come from its real flow: a
+client registers, a person types the owner key on the consent page, the code is traded for
+tokens. Each 401's ``WWW-Authenticate`` is parsed: ``Bearer`` with
 ``realm="nbmcp"``; ``error="invalid_token"`` exactly when a credential was sent; and, exactly
 when an OAuth mode is on, ``resource_metadata`` naming this server's RFC 9728 document, which
-a client can then fetch without credentials and which names the issuer. ``/health`` is open in
+a client can then fetch without credentials and which names the issuer (the server itself for
+the built-in one, whose RFC 8414 metadata is then served beside it). ``/health`` is open in
 every mode, and so is ``/openapi.json`` unless ``protect_schema``.
 """
 
 from __future__ import annotations
 
 import re
+import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from nbmcp import MCPServer
 from nbmcp.auth.issuer import OAuthIssuer
 from tests.auth.issuerkit import AUDIENCE, SUB, Key, TestIssuer, lenient
+from tests.oauth import consentkit
 from tests.peers import oracle
 from tests.peers.peerkit import bare_client, rpc
 
@@ -62,6 +70,8 @@ class Mode:
     """Whether 401s must point to RFC 9728 metadata (an OAuth mode is on)."""
     issuer: Callable[[TestIssuer, MCPServer], str] | None = None
     """The authorization server the metadata must name."""
+    prepare: Callable[[MCPServer], None] = lambda server: None
+    """Called on the server before it starts (the built-in one keeps its state in memory)."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -83,6 +93,76 @@ def _issuer(kit: TestIssuer) -> OAuthIssuer:
 
 def _issuer_url(kit: TestIssuer, server: MCPServer) -> str:
     return kit.url
+
+
+@dataclass
+class Issued:
+    """Tokens the built-in authorization server issued to one client, through its real flow."""
+
+    access: str
+    refresh: str
+    revoked: str
+    """An access token of a second grant, revoked at ``/revoke``."""
+    derived: list[str]
+    """Tokens made from ``access`` that must not pass: expired, wrong audience, signed by a
+    stranger, unsigned (``alg: none``), payload changed under the signature."""
+
+
+_ISSUED: weakref.WeakKeyDictionary[MCPServer, Issued] = weakref.WeakKeyDictionary()
+
+
+def issued(server: MCPServer) -> Issued:
+    """The built-in server's tokens for ``server`` (one flow per server, kept while it lives)."""
+    found = _ISSUED.get(server)
+    if found is not None:
+        return found
+    base = consentkit.base_of(str(server.url))
+    with consentkit.client() as http:
+        grant = consentkit.full_grant(http, server, base)
+        gone = consentkit.full_grant(http, server, base)
+        revoked = gone.tokens["access_token"]
+        assert consentkit.call_tool(http, base, revoked).status_code == 200  # good (and cached) ...
+        answer = http.post(f"{base}/revoke", data={"token": revoked, "client_id": gone.client_id})
+        assert answer.status_code == 200  # ... until revoked
+    access = grant.tokens["access_token"]
+    key = server.oauth.authority(base).grants.key
+    claims = jwt.decode(access, options={"verify_signature": False})
+    header = jwt.get_unverified_header(access)
+    now = int(time.time())
+    nothing: Any = None  # alg none signs with no key
+    head, _, signature = access.split(".")
+    derived = [
+        key.sign({**claims, "iat": now - 7200, "exp": now - 3600}),  # expired
+        key.sign({**claims, "aud": "http://127.0.0.1:1/mcp"}),  # another server's audience
+        jwt.encode(claims, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256", headers=header),
+        jwt.encode(claims, nothing, algorithm="none", headers={k: header[k] for k in header if k != "alg"}),
+        ".".join([head, jwt.utils.base64url_encode(b'{"sub":"x"}').decode(), signature]),
+    ]
+    found = _ISSUED[server] = Issued(access, grant.tokens["refresh_token"], revoked, derived)
+    return found
+
+
+def _builtin_right(server: MCPServer) -> list[dict[str, str]]:
+    return [_bearer(issued(server).access)]
+
+
+def _builtin_wrong(server: MCPServer) -> list[dict[str, str]]:
+    tokens = issued(server)
+    return [
+        *(_bearer(t) for t in tokens.derived),
+        _bearer(tokens.revoked),
+        _bearer(tokens.refresh),  # a refresh token is no access token
+        _bearer("garbage"),
+        {"X-API-Key": "wrong"},
+    ]
+
+
+def _in_memory(server: MCPServer) -> None:
+    server.oauth.configure(store="memory")  # nothing written under the user's config directory
+
+
+def _itself(kit: TestIssuer, server: MCPServer) -> str:
+    return consentkit.base_of(str(server.url))
 
 
 MODES = [
@@ -109,6 +189,25 @@ MODES = [
         oauth=True,
         issuer=_issuer_url,
     ),
+    Mode(
+        "builtin",
+        lambda kit: {"auth": "oauth"},
+        # the generated owner key (server.access_key) is an API key too
+        lambda kit, server: [*_builtin_right(server), {"X-API-Key": str(server.access_key)}],
+        lambda kit, server: [*_builtin_wrong(server), {"X-API-Key": KEY}, _bearer(KEY)],
+        oauth=True,
+        issuer=_itself,
+        prepare=_in_memory,
+    ),
+    Mode(
+        "key+builtin",
+        lambda kit: {"api_key": KEY, "auth": "oauth"},
+        lambda kit, server: [*_builtin_right(server), {"X-API-Key": KEY}, _bearer(KEY)],
+        lambda kit, server: [*_builtin_wrong(server), _bearer("wrong"), _bearer(kit.mint())],
+        oauth=True,
+        issuer=_itself,
+        prepare=_in_memory,
+    ),
 ]
 
 
@@ -132,6 +231,7 @@ class Rig:
             """Add two numbers."""
             return a + b
 
+        mode.prepare(self.server)
         self.url = self.server.start()
         self.base = self.url.removesuffix("/mcp")
         self.http = bare_client()
@@ -249,6 +349,8 @@ def check_refused(rig: Rig, door: str, answer: Answer, *, sent: bool) -> None:
     else:
         assert payload["type"] == "unauthorized" and set(payload) == {"error", "type"}
     assert KEY.encode() not in answer.body
+    if rig.server.access_key:
+        assert rig.server.access_key.encode() not in answer.body
 
 
 @pytest.mark.parametrize("door", list(DOORS))
@@ -279,10 +381,17 @@ def test_right_credential(rig: Rig, door: str) -> None:
 
 
 def test_principals_in_call_records(rig: Rig) -> None:
+    owner = {KEY, rig.server.access_key}
     for creds in rig.right():
         assert _post_json(rig, creds, "").status == 200
-        keyed = creds.get("X-API-Key") == KEY or creds.get("Authorization") == f"Bearer {KEY}"
-        expected = None if not creds else "default" if keyed else SUB
+        sent = creds.get("X-API-Key") or creds.get("Authorization", "").removeprefix("Bearer ")
+        if not creds:
+            expected = None
+        elif sent in owner:
+            expected = "default"
+        else:  # a token: its subject, the outside issuer's user or the built-in server's
+            expected = jwt.decode(sent, options={"verify_signature": False})["sub"]
+            assert rig.mode.name not in ("issuer", "key+issuer") or expected == SUB
         assert rig.server.monitor.journal[-1].principal == expected, creds.keys()
 
 
@@ -315,6 +424,11 @@ def test_a_bare_401_leads_to_the_issuer(rig: Rig) -> None:
     if rig.mode.oauth:
         _, params = parse_challenge(refused.headers["www-authenticate"])
         assert rig.http.get(params["resource_metadata"]).json()["resource"] == rig.url
+    if rig.mode.prepare is _in_memory:  # the built-in server: its own RFC 8414 metadata, at the root
+        metadata = rig.http.get(f"{rig.base}/.well-known/oauth-authorization-server").json()
+        assert metadata["issuer"] == rig.base
+        for endpoint in ("authorization", "token", "registration", "revocation"):
+            assert metadata[f"{endpoint}_endpoint"].startswith(f"{rig.base}/"), metadata
 
 
 def test_the_challenge_parser_is_strict() -> None:
