@@ -1,20 +1,15 @@
-"""``MCPServer``: the public face. Register tools, resources and prompts; start, stop, serve.
+"""``MCPServer`` itself: its settings and parts, authentication, and serving (start, stop, run, app).
 
-One server object holds the registry, the config and the protocol engine. ``start()`` serves
-it from a background thread (a notebook keeps working); ``run()`` serves until Ctrl-C;
-``app`` is the ASGI app for any other server.
+Registration comes from :class:`~nbmcp.server.registration.Registration`, calling from
+Python from :class:`~nbmcp.server.calling.Calling`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-import enum
 import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any
 
 from nbmcp.config import ServerConfig
 from nbmcp.errors import ServerStateError
@@ -25,30 +20,21 @@ from nbmcp.http.resource_metadata import metadata_doors
 from nbmcp.monitor import Monitor
 from nbmcp.openapi import ActionSchemas
 from nbmcp.protocol import Engine, ServerInfo, Sessions
-from nbmcp.tools import Prompt, Registry, Resource, Tool
-from nbmcp.tools.resources import Completions
+from nbmcp.server.calling import Calling
+from nbmcp.server.registration import Registration
+from nbmcp.server.state import ServerState
+from nbmcp.tools import Registry
 from nbmcp.tools.workers import WorkerPool
 
 if TYPE_CHECKING:
     from nbmcp.auth import TokenVerifier
     from nbmcp.http.chain import Layer
-    from nbmcp.monitor import CallRecord
     from nbmcp.openapi import SchemaReport
 
-__all__ = ["MCPServer", "ServerState"]
-
-F = TypeVar("F", bound=Callable[..., Any])
+__all__ = ["MCPServer"]
 
 
-class ServerState(enum.Enum):
-    """Where a server is in its life."""
-
-    NEW = "new"
-    RUNNING = "running"
-    STOPPED = "stopped"
-
-
-class MCPServer:
+class MCPServer(Registration, Calling):
     """An MCP server whose tools are your Python functions.
 
     Args:
@@ -206,204 +192,6 @@ class MCPServer:
         from nbmcp.config import OWNER_LABEL
 
         return self.config.api_key or self.config.api_keys.get(OWNER_LABEL) or None
-
-    # -- registration ---------------------------------------------------------------------
-
-    @overload
-    def tool(self, fn: F, /) -> F: ...
-
-    @overload
-    def tool(
-        self,
-        fn: None = None,
-        /,
-        *,
-        name: str | None = None,
-        title: str | None = None,
-        description: str | None = None,
-        read_only: bool | None = None,
-        destructive: bool | None = None,
-        idempotent: bool | None = None,
-        open_world: bool | None = None,
-        replace: bool = False,
-        meta: dict[str, Any] | None = None,
-        icons: list[dict[str, Any]] | None = None,
-        input_schema: dict[str, Any] | None = None,
-        scopes: list[str] | None = None,
-    ) -> Callable[[F], F]: ...
-
-    def tool(self, fn: Any = None, /, **options: Any) -> Any:
-        """Register a function as a tool: ``@server.tool`` or ``@server.tool(name=..., read_only=True)``.
-
-        The input schema comes from the type hints, descriptions from the docstring. A
-        signature that cannot be served raises :class:`~nbmcp.ToolDefinitionError` here.
-        ``scopes=["write"]``: an OAuth token must carry them to call it (403 otherwise; the
-        tool stays listed); API keys are not subject to scopes.
-        """
-        if fn is not None:
-            self.add_tool(fn, **options)
-            return fn
-
-        def decorate(func: F) -> F:
-            self.add_tool(func, **options)
-            return func
-
-        return decorate
-
-    def add_tool(self, fn: Callable[..., Any], *, replace: bool = False, **options: Any) -> Tool:
-        """Register ``fn`` (or a prepared :class:`Tool`) and return the :class:`Tool`."""
-        tool = fn if isinstance(fn, Tool) else Tool.from_function(fn, **options)
-        return self.registry.add_tool(tool, replace=replace)
-
-    def remove_tool(self, name: str) -> bool:
-        """Unregister a tool; connected clients are told the list changed."""
-        return self.registry.remove_tool(name)
-
-    def _tool_scopes(self) -> set[str]:
-        """Every scope some tool asks for (listed in the RFC 9728 metadata)."""
-        return {s for tool in list(self.registry.tools.values()) for s in tool.scopes}
-
-    @property
-    def tools(self) -> Mapping[str, Tool]:
-        """The registered tools by name (read-only)."""
-        return MappingProxyType(self.registry.tools)
-
-    def resource(
-        self,
-        uri: str,
-        *,
-        name: str | None = None,
-        title: str | None = None,
-        description: str | None = None,
-        mime_type: str | None = None,
-        size: int | None = None,
-        annotations: dict[str, Any] | None = None,
-        icons: list[dict[str, Any]] | None = None,
-        meta: dict[str, Any] | None = None,
-        completions: Completions | None = None,
-        replace: bool = False,
-    ) -> Callable[[F], F]:
-        """Register a resource: ``@server.resource("data://config")``.
-
-        A URI with ``{name}`` parts is a template whose parts are the function's
-        parameters (``@server.resource("weather://{city}")``). ``completions`` maps a
-        parameter to a list of values or a function ``(prefix) -> list``.
-        """
-
-        def decorate(func: F) -> F:
-            self.registry.add_resource(
-                Resource(
-                    func,
-                    uri,
-                    name=name,
-                    title=title,
-                    description=description,
-                    mime_type=mime_type,
-                    size=size,
-                    annotations=annotations,
-                    icons=icons,
-                    meta=meta,
-                    completions=completions,
-                ),
-                replace=replace,
-            )
-            return func
-
-        return decorate
-
-    def prompt(
-        self,
-        name: str | None = None,
-        *,
-        title: str | None = None,
-        description: str | None = None,
-        icons: list[dict[str, Any]] | None = None,
-        meta: dict[str, Any] | None = None,
-        completions: Completions | None = None,
-        replace: bool = False,
-    ) -> Callable[[F], F]:
-        """Register a prompt: ``@server.prompt()``; it returns a string or a list of messages."""
-
-        def decorate(func: F) -> F:
-            self.registry.add_prompt(
-                Prompt(
-                    func,
-                    name=name,
-                    title=title,
-                    description=description,
-                    icons=icons,
-                    meta=meta,
-                    completions=completions,
-                ),
-                replace=replace,
-            )
-            return func
-
-        return decorate
-
-    def notify_resource_updated(self, uri: str) -> None:
-        """Tell clients subscribed to ``uri`` that it changed (from any thread)."""
-        self.engine.call_soon(self.engine.notify_resource_updated, uri)
-
-    # -- calling ------------------------------------------------------------------------
-
-    async def call_tool(
-        self, name: str, arguments: Mapping[str, Any] | None = None, *, transport: str = "notebook"
-    ) -> dict[str, Any]:
-        """Call a tool as a client would and return the MCP ``tools/call`` result.
-
-        The call takes the same path as one from ``/mcp`` or the REST facade: validated
-        arguments, worker threads, ``tool_timeout``, error masking, and a call record in
-        :attr:`monitor` (``transport`` says which door it came through).
-
-        Raises:
-            UnknownToolError: no tool of that name.
-        """
-        result, _ = await self.registry.call_local(name, dict(arguments or {}), transport=transport)
-        return result
-
-    def submit_call(
-        self, name: str, arguments: Mapping[str, Any] | None = None, *, transport: str = "notebook"
-    ) -> concurrent.futures.Future[tuple[dict[str, Any], CallRecord]]:
-        """Start a call from any thread; the future gives ``(result, record)``.
-
-        While serving, the call runs on the server's loop; otherwise on a thread of its own.
-        """
-        loop = self.engine.loop if self.state is ServerState.RUNNING else None
-        call = self.registry.call_local(name, dict(arguments or {}), transport=transport)
-        if loop is not None and not loop.is_closed():
-            return asyncio.run_coroutine_threadsafe(call, loop)
-        future: concurrent.futures.Future[tuple[dict[str, Any], CallRecord]] = concurrent.futures.Future()
-
-        def run() -> None:
-            if not future.set_running_or_notify_cancel():
-                call.close()
-                return
-            loop = asyncio.new_event_loop()
-            try:
-                future.set_result(loop.run_until_complete(call))
-            except BaseException as exc:
-                future.set_exception(exc)
-            finally:  # a tool thread that outlived its timeout is not waited for
-                loop.close()
-
-        threading.Thread(target=run, name="nbmcp-call", daemon=True).start()
-        return future
-
-    def call_tool_sync(
-        self, name: str, arguments: Mapping[str, Any] | None = None, *, timeout: float | None = None
-    ) -> dict[str, Any]:
-        """:meth:`call_tool` for code without an event loop (scripts, notebook cells).
-
-        Raises:
-            UnknownToolError: no tool of that name.
-            ServerStateError: called from the server's own loop, where waiting would block it.
-            TimeoutError: no answer within ``timeout`` seconds.
-        """
-        loop = self.engine.loop
-        if loop is not None and asyncio._get_running_loop() is loop:
-            raise ServerStateError("call_tool_sync() on the server's loop would block it: await call_tool()")
-        return self.submit_call(name, arguments).result(timeout)[0]
 
     def _announce(self, kind: str) -> None:
         self.engine.call_soon(self.engine.broadcast, f"notifications/{kind}/list_changed")
