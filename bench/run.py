@@ -24,6 +24,7 @@ import os
 import platform
 import re
 import resource
+import secrets
 import shutil
 import signal
 import socket
@@ -47,6 +48,7 @@ READY_TIMEOUT = 60.0
 NOISY_PCT = 10.0  # other processes' share of the server CPU above which a point is re-measured
 NOISY_LOAD_PCT = 20.0  # ... and of the load generator's CPU
 MAX_RETRIES_PER_POINT = 2
+AUTH_ROUNDS = 3  # scenario g: A B C rounds (three: one busy point moves a mean less)
 QUIET_PCT = 15.0  # before a point: wait until each CPU is at most this busy (the idle server counts)
 
 
@@ -98,8 +100,11 @@ class Server:
         except OSError:
             return ""
 
-    def wait_ready(self, timeout: float = READY_TIMEOUT) -> float:
-        """Poll with a real tools/call until the right answer comes back; returns seconds waited."""
+    def wait_ready(self, timeout: float = READY_TIMEOUT, headers: dict[str, str] | None = None) -> float:
+        """Poll with a real tools/call until the right answer comes back; returns seconds waited.
+
+        ``headers``: sent with the call (a credential, for a server that asks for one).
+        """
         started = time.monotonic()
         deadline = started + timeout
         last = ""
@@ -107,7 +112,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
-                status, _, body = post(self.url, ADD_CALL, timeout=2.0)
+                status, _, body = post(self.url, ADD_CALL, headers, timeout=2.0)
                 if status == 200 and '"text":"3"' in body.replace(" ", ""):
                     return time.monotonic() - started
                 last = f"{status} {body[:200]}"
@@ -214,8 +219,12 @@ def wrk(
     list_expect: str = "add",
     session: str = "",
     version: str = "",
+    header: str = "",
 ) -> dict[str, Any]:
-    """One wrk run against ``server``; returns parsed numbers plus validity."""
+    """One wrk run against ``server``; returns parsed numbers plus validity.
+
+    ``header``: one more request header, ``"Name: value"`` (a credential), sent with every request.
+    """
     threads = 1 if conns == 1 else 2
     env = {
         **os.environ,
@@ -223,6 +232,7 @@ def wrk(
         "BENCH_LIST_EXPECT": list_expect,
         "BENCH_SESSION": session,
         "BENCH_PROTOCOL_VERSION": version,
+        "BENCH_HEADER": header,
     }
     cmd = [
         "taskset", "-c", LOAD_CPU, "wrk",
@@ -350,6 +360,7 @@ class Bench:
         self.loads: list[dict[str, Any]] = []  # scenario a rows
         self.lists: list[dict[str, Any]] = []  # scenario b rows
         self.scale: dict[str, Any] = {}  # scenario c
+        self.auth: dict[str, Any] = {}  # scenario g
         self.register: dict[str, Any] = {}  # scenario d
         self.rss: list[dict[str, Any]] = []  # scenario e
         self.profile: dict[str, Any] | None = None
@@ -360,11 +371,17 @@ class Bench:
     def log(self, msg: str) -> None:
         print(msg, flush=True)
 
-    def start(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> Server:
+    def start(
+        self,
+        name: str,
+        cmd: list[str],
+        env: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Server:
         port = free_port()
         cmd = [c.replace("{port}", str(port)) for c in cmd]
         server = Server(name, cmd, port, self.logdir, env)
-        waited = server.wait_ready()
+        waited = server.wait_ready(headers=headers)
         stats = proc_stats(server.pid)
         self.rss.append(
             {"server": name, "rss_kb": stats["VmRSS"], "threads": stats["threads"], "ready_s": waited}
@@ -544,6 +561,87 @@ class Bench:
             self.lists.append({**r, "server": "fastmcp"})
         finally:
             fast.stop()
+
+    # g
+    def scenario_auth(self) -> None:
+        """tools/call at c=32 with no auth, an API key and a built-in OAuth JWT, A B C rounds."""
+        from oauth_token import obtain_token
+
+        d = self.args.duration
+        self.log("\n[g] tools/call add at c=32: no auth vs API key vs OAuth access token (A B C, 3 rounds)")
+        key = secrets.token_urlsafe(24)  # the API key, and the owner key that approves the client
+        store = tempfile.mkdtemp(prefix="nbmcp-bench-oauth-")
+        cmd = self.nbmcp_cmd("nbmcp_server.py", True)
+        modes = [
+            ("none", "no auth", cmd, "", None),
+            ("key", "API key (X-API-Key)", [*cmd, "--api-key", key], f"X-API-Key: {key}", None),
+            ("jwt", "OAuth JWT (built-in server)",
+             [*cmd, "--oauth", "--oauth-store", "memory", "--api-key", key], "", {"XDG_CONFIG_HOME": store}),
+        ]  # fmt: skip
+        servers: dict[str, Server] = {}
+        headers: dict[str, str] = {}
+        rounds: dict[str, list[dict[str, Any]]] = {m[0]: [] for m in modes}
+        try:
+            for name, _, mode_cmd, header, env in modes:
+                ready = {"X-API-Key": key} if name != "none" else None
+                servers[name] = self.start(f"auth-{name}", mode_cmd, env, ready)
+                headers[name] = header
+            base = servers["jwt"].url.removesuffix("/mcp")
+            token = obtain_token(base, key)
+            headers["jwt"] = f"Authorization: Bearer {token}"
+            self._check_auth(servers, headers, key)
+            half = max(1, d // 2)
+            for _ in range(AUTH_ROUNDS):
+                for name, label, *_ in modes:
+                    r = self.measure(servers[name], label, 32, half, header=headers[name])
+                    rounds[name].append(r)
+        finally:
+            for server in servers.values():
+                server.stop()
+            shutil.rmtree(store, ignore_errors=True)
+
+        def mean(name: str, field: str) -> float:
+            values = [x.get(field, 0.0) for x in rounds[name] if "rps" in x]
+            return sum(values) / len(values) if values else 0.0
+
+        out: dict[str, Any] = {"modes": {}, "noisy": any(x.get("noisy") for v in rounds.values() for x in v)}
+        for name, label, *_ in modes:
+            out["modes"][name] = {
+                "label": label,
+                "rps": mean(name, "rps"),
+                "p50_us": mean(name, "p50_us"),
+                "p99_us": mean(name, "p99_us"),
+                "cpu_us_per_req": mean(name, "cpu_us_per_req"),
+                "runs": [x.get("rps") for x in rounds[name]],
+                "other_load": [round(x.get("foreign_server_cpu_pct", 0), 1) for x in rounds[name]],
+            }
+        none = out["modes"]["none"]
+        for name in ("key", "jwt"):
+            m = out["modes"][name]
+            m["ratio"] = m["rps"] / none["rps"] if none["rps"] else 0.0
+            m["cpu_ratio"] = none["cpu_us_per_req"] / m["cpu_us_per_req"] if m["cpu_us_per_req"] else 0.0
+        self.auth = out
+
+    def _check_auth(self, servers: dict[str, Server], headers: dict[str, str], key: str) -> None:
+        """Before the load: each mode really asks for its credential, and the one wrk sends is right."""
+        for name in ("key", "jwt"):
+            url = servers[name].url
+            status, got, _ = post(url, ADD_CALL)
+            challenge = {k.lower(): v for k, v in got.items()}.get("www-authenticate", "")
+            if status != 401 or not challenge.startswith("Bearer"):
+                raise RuntimeError(f"auth-{name}: a call without credentials answered {status}, not 401")
+            if name == "jwt" and "resource_metadata=" not in challenge:
+                raise RuntimeError("auth-jwt: its 401 names no resource_metadata (is OAuth on?)")
+            wrong = {"X-API-Key": key + "x"} if name == "key" else {"Authorization": "Bearer not-a-token"}
+            status, _, _ = post(url, ADD_CALL, wrong)
+            if status != 401:
+                raise RuntimeError(f"auth-{name}: a wrong credential answered {status}, not 401")
+        for name, header in headers.items():
+            field, _, value = header.partition(": ")
+            status, _, body = post(servers[name].url, ADD_CALL, {field: value} if header else None)
+            if status != 200 or '"text":"3"' not in body.replace(" ", ""):
+                raise RuntimeError(f"auth-{name}: the credential wrk sends answered {status}")
+        self.log("    checked: key and JWT servers refuse no and wrong credentials (401), accept wrk's (200)")
 
     # d
     def scenario_register(self) -> None:
@@ -805,6 +903,7 @@ def build_report(
             ok = sc["cpu_ratio"] >= 0.9
             value += " - machine busy during the runs: judged on CPU/request"
         floors.append(("tools/call with 1,000 tools within 10% of 1 tool", ok, value))
+    floors.extend(auth_floors(b))
 
     L: list[str] = []
     L.append("# nbmcp benchmark results\n")
@@ -911,6 +1010,7 @@ def build_report(
         "The REST facade (`POST /tools/{name}`) is measured against the `/mcp` plain POST in the same "
         "run by `python bench/rest_vs_mcp.py` (floor: within 10%).\n"
     )
+    L.extend(auth_section(b))
 
     if b.profile:
         p = b.profile
@@ -970,8 +1070,94 @@ def build_report(
         "register": b.register,
         "rss": b.rss,
         "profile": b.profile,
+        "auth": b.auth,
     }
     return "\n".join(L), floors, data
+
+
+def auth_floors(b: Bench) -> list[tuple[str, bool, str]]:
+    """Scenario g: tools/call with an API key and with a JWT, each within 10% of no auth."""
+    if not b.auth:
+        return []
+    floors = []
+    none = b.auth["modes"]["none"]
+    for name, what in (("key", "an API key"), ("jwt", "an OAuth JWT")):
+        m = b.auth["modes"][name]
+        value = (f"ratio {m['ratio']:.3f} ({m['rps']:.0f} vs {none['rps']:.0f} req/s); CPU/request ratio "
+                 f"{m['cpu_ratio']:.3f} ({m['cpu_us_per_req']:.0f} vs {none['cpu_us_per_req']:.0f} us)")  # fmt: skip
+        ok = m["ratio"] >= 0.9
+        if b.auth.get("noisy"):  # rates from a busy machine are not comparable; CPU per request is
+            ok = m["cpu_ratio"] >= 0.9
+            value += " - machine busy during the runs: judged on CPU/request"
+        floors.append((f"tools/call c=32 with {what} within 10% of no auth", ok, value))
+    return floors
+
+
+def auth_section(b: Bench) -> list[str]:
+    """The scenario g table and how it was measured (in RESULTS.md and AUTH_RESULTS.md)."""
+    if not b.auth:
+        return []
+    L = ["## g. tools/call `add` with authentication (nbmcp stateless, c=32, A B C rounds)\n"]
+    L.append(
+        "| mode | req/s | p50 ms | p99 ms | server CPU us/req | vs no auth (req/s) | vs no auth (CPU/req) | runs req/s | other load CPU0 % |"
+    )
+    L.append("|---|---:|---:|---:|---:|---:|---:|---|---|")  # fmt: skip
+    for name in ("none", "key", "jwt"):
+        m = b.auth["modes"][name]
+        vs = f"{m['ratio']:.3f}" if "ratio" in m else "1.000"
+        cpu = f"{m['cpu_ratio']:.3f}" if "cpu_ratio" in m else "1.000"
+        runs = ", ".join(f"{x:.0f}" for x in m["runs"] if x)
+        load = ", ".join(f"{x:.0f}" for x in m["other_load"])
+        L.append(f"| {m['label']} | {m['rps']:.0f} | {ms(m['p50_us'])} | {ms(m['p99_us'])} | "
+                 f"{m['cpu_us_per_req']:.0f} | {vs} | {cpu} | {runs} | {load} |")  # fmt: skip
+    L.append(
+        "\nThree `nbmcp serve bench/servers/nbmcp_server.py --stateless` processes, one per mode, all "
+        "started before the first point and measured in turn (each point a warm-up, then half the "
+        f"measure time), {AUTH_ROUNDS} rounds, so drift on the machine hits every mode alike; figures are "
+        "the means of the rounds. *no auth*: no flag. *API key*: `--api-key K`, wrk sends `X-API-Key: K`. "
+        "*OAuth JWT*: `--oauth --oauth-store memory --api-key K` (the owner key, which OAuth mode "
+        "always has, so a bearer token is first compared with the keys, then verified as a token); "
+        "the token is obtained before the load through the real flow (`bench/oauth_token.py`: "
+        "dynamic registration, the consent form posted with the owner key, the code traded with "
+        "PKCE at `/token`) and wrk sends `Authorization: Bearer <JWT>`. Before the load each "
+        "protected server is checked to answer 401 without and with a wrong credential and 200 "
+        "with wrk's. The built-in verifier checks a token's signature once and keeps the verified "
+        "principal until the token expires (a bounded cache, dropped on any revocation). `ratio` "
+        "columns: this mode / no auth (req/s), and no auth / this mode (CPU per request).\n"
+    )
+    return L
+
+
+def build_auth_report(b: Bench, started: dt.datetime, elapsed: float) -> str:
+    """``AUTH_RESULTS.md``: scenario g on its own (written whenever it ran)."""
+    mach = machine()
+    valid = not b.problems
+    L = ["# nbmcp benchmark results: authentication on the call path\n"]
+    L.append(f"Generated by `python bench/run.py --only {b.args.only}` on {started:%Y-%m-%d %H:%M} UTC "
+             f"({elapsed:.0f} s run; warm-up {b.args.warmup} s, measure {b.args.duration} s per point, "
+             "half of it per point here).\n")  # fmt: skip
+    L.append(f"**Run validity: {'VALID' if valid else 'INVALID'}** (every response checked: status 200, JSON, "
+             "same id, correct result)." + ("" if valid else "\n\n- " + "\n- ".join(b.problems)) + "\n")  # fmt: skip
+    L.append("## Machine\n")
+    L.append(f"- nproc: {mach['nproc']}; CPU: {mach['cpu']}; kernel {mach['kernel']}; {mach['python']}")
+    L.append(
+        f"- nbmcp source: {source_state()}; PyJWT {_version_of('pyjwt')}, cryptography {_version_of('cryptography')}"
+    )
+    L.append(f"- servers pinned to CPU {SERVER_CPU}, wrk to CPU {LOAD_CPU}\n")
+    L.append("## Floors\n")
+    L.append("| floor | result | value |\n|---|---|---|")
+    for name, ok, value in auth_floors(b):
+        L.append(f"| {name} | {'PASS' if ok else '**FAIL**'} | {value} |")
+    L.append("")
+    L.extend(auth_section(b))
+    return "\n".join(L)
+
+
+def _version_of(pkg: str) -> str:
+    try:
+        return importlib.metadata.version(pkg)
+    except importlib.metadata.PackageNotFoundError:
+        return "-"
 
 
 def print_table(b: Bench, floors: list[tuple[str, bool, str]]) -> None:
@@ -997,6 +1183,10 @@ def print_table(b: Bench, floors: list[tuple[str, bool, str]]) -> None:
         )
     for fw, r in b.register.items():
         print(f"register ({fw}): {r['mean_ms']:.3f} ms/tool mean")
+    for m in (b.auth.get("modes") or {}).values():
+        vs = f"  {m['ratio']:.3f} of no auth (CPU/request {m['cpu_ratio']:.3f})" if "ratio" in m else ""
+        print(f"auth {m['label']:<28} c=32 {m['rps']:>8.0f} req/s  p50 {ms(m['p50_us'])} ms  p99 {ms(m['p99_us'])} ms  "
+              f"cpu {m['cpu_us_per_req']:.0f} us/req{vs}")  # fmt: skip
     for r in b.rss:
         print(f"idle RSS {r['server']}: {r['rss_kb'] / 1024:.1f} MiB")
     print("REST path: see `python bench/rest_vs_mcp.py` (POST /tools/add vs the /mcp plain POST)")
@@ -1004,6 +1194,16 @@ def print_table(b: Bench, floors: list[tuple[str, bool, str]]) -> None:
     for name, ok, value in floors:
         print(f"{'PASS' if ok else 'FAIL'}  {name}: {value}")
     print("=" * 112)
+
+
+def write_keeping_notes(path: Path, text: str) -> None:
+    """Write a results file, keeping whatever follows its notes marker."""
+    notes = ""
+    if path.exists():
+        old = path.read_text()
+        if NOTES_MARKER in old:
+            notes = old.split(NOTES_MARKER, 1)[1]
+    path.write_text(text + "\n" + NOTES_MARKER + (notes if notes else "\n"))
 
 
 def main() -> int:
@@ -1019,7 +1219,9 @@ def main() -> int:
     )
     parser.add_argument("--profile", action="store_true", help="also profile nbmcp with py-spy under c=32")
     parser.add_argument("--profile-seconds", type=int, default=10)
-    parser.add_argument("--only", default="calls,many,register", help="comma list of: calls,many,register")
+    parser.add_argument(
+        "--only", default="calls,many,register,auth", help="comma list of: calls,many,register,auth"
+    )
     parser.add_argument(
         "--retries", type=int, default=8, help="re-measurements allowed when CPU 0 is busy elsewhere"
     )
@@ -1062,6 +1264,8 @@ def main() -> int:
             b.scenario_calls()
         if "many" in only:
             b.scenario_many_tools()
+        if "auth" in only:
+            b.scenario_auth()
         if args.profile:
             b.scenario_profile()
     except (
@@ -1077,16 +1281,18 @@ def main() -> int:
     if b.problems:
         print("INVALID RUN:\n  " + "\n  ".join(b.problems))
     if not args.no_write:
-        results = BENCH / "RESULTS.md"
-        notes = ""
-        if results.exists():
-            old = results.read_text()
-            if NOTES_MARKER in old:
-                notes = old.split(NOTES_MARKER, 1)[1]
-        results.write_text(text + "\n" + NOTES_MARKER + (notes if notes else "\n"))
         (BENCH / "results").mkdir(exist_ok=True)
-        (BENCH / "results" / "latest.json").write_text(json.dumps(data, indent=1, default=str))
-        print(f"wrote {results} and bench/results/latest.json ({elapsed:.0f} s)")
+        if only - {"auth"}:  # `--only auth` leaves the other scenarios' figures alone
+            write_keeping_notes(BENCH / "RESULTS.md", text)
+            (BENCH / "results" / "latest.json").write_text(json.dumps(data, indent=1, default=str))
+            print(f"wrote bench/RESULTS.md and bench/results/latest.json ({elapsed:.0f} s)")
+        if b.auth:
+            write_keeping_notes(BENCH / "AUTH_RESULTS.md", build_auth_report(b, started, elapsed))
+            auth_data = {
+                k: data[k] for k in ("started", "elapsed_s", "machine", "source", "valid", "problems", "auth")
+            }
+            (BENCH / "results" / "auth.json").write_text(json.dumps(auth_data, indent=1, default=str))
+            print("wrote bench/AUTH_RESULTS.md and bench/results/auth.json")
     if b.problems:
         return 1
     return 0 if all(ok for _, ok, _ in floors) else 3

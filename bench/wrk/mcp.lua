@@ -5,6 +5,8 @@
 --   BENCH_LIST_EXPECT       for "list": a tool name that must be in every answer
 --   BENCH_SESSION           optional Mcp-Session-Id header value
 --   BENCH_PROTOCOL_VERSION  optional MCP-Protocol-Version header value
+--   BENCH_HEADER            optional extra request header "Name: value" (a credential:
+--                           "X-API-Key: K" or "Authorization: Bearer T"); never printed
 --
 -- Ids are thread-distinct: thread t sends t*10^9 + 1, t*10^9 + 2, ...; "call" varies the
 -- arguments too (a = counter mod 100000, b = thread number) so a cached, mixed-up or
@@ -17,6 +19,7 @@ local METHOD = os.getenv("BENCH_METHOD") or "call"
 local LIST_EXPECT = os.getenv("BENCH_LIST_EXPECT") or "add"
 local SESSION = os.getenv("BENCH_SESSION") or ""
 local VERSION = os.getenv("BENCH_PROTOCOL_VERSION") or ""
+local HEADER = os.getenv("BENCH_HEADER") or ""
 
 local threads = {}
 
@@ -38,6 +41,11 @@ function init(args)
    }
    if SESSION ~= "" then hdrs["Mcp-Session-Id"] = SESSION end
    if VERSION ~= "" then hdrs["MCP-Protocol-Version"] = VERSION end
+   if HEADER ~= "" then
+      local name, value = HEADER:match("^%s*([^:]+):%s*(.-)%s*$")
+      if name == nil then error("BENCH_HEADER must be 'Name: value'") end
+      hdrs[name] = value
+   end
    list_plain = '"name":"' .. LIST_EXPECT .. '"'
    list_pattern = '"name"%s*:%s*"' .. LIST_EXPECT:gsub("%p", "%%%0") .. '"'
 end
