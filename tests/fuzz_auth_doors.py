@@ -23,6 +23,7 @@ from tests.fuzz_auth_kit import (
     tool_calls,
     values,
 )
+from tests.oauth.consentkit import OAUTH_ENDPOINTS, OAUTH_FIELDS
 
 # -- REST facade, Action schema, OAuth endpoints -------------------------------------------------------
 
@@ -74,36 +75,11 @@ def schema_requests(draw: st.DrawFn) -> Req:
 
 
 OAUTH_PATHS = (
-    "/authorize",
-    "/token",
-    "/register",
-    "/revoke",
-    "/.well-known/oauth-authorization-server",
-    "/.well-known/openid-configuration",
+    *OAUTH_ENDPOINTS,
     "/.well-known/oauth-protected-resource",
     "/.well-known/oauth-protected-resource/mcp",
 )
-FIELDS = (
-    "client_id",
-    "redirect_uri",
-    "response_type",
-    "code_challenge",
-    "code_challenge_method",
-    "state",
-    "scope",
-    "resource",
-    "grant_type",
-    "code",
-    "code_verifier",
-    "refresh_token",
-    "token",
-    "token_type_hint",
-    "request",
-    "csrf_token",
-    "key",
-    "action",
-    "client_secret",
-)
+FIELDS = OAUTH_FIELDS
 REFRESH = "<refresh>"
 """Placeholder for a live refresh token (of a grant kept for this, so reuse detection may revoke it)."""
 CLIENT = "<client>"

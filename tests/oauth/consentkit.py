@@ -75,6 +75,39 @@ def pkce() -> tuple[str, str]:
     return verifier, challenge
 
 
+OAUTH_ENDPOINTS = (
+    "/authorize",
+    "/token",
+    "/register",
+    "/revoke",
+    "/.well-known/oauth-authorization-server",
+    "/.well-known/openid-configuration",
+)
+"""The built-in authorization server's paths: its four endpoints first, then its metadata."""
+OAUTH_FIELDS = (
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "code_challenge",
+    "code_challenge_method",
+    "state",
+    "scope",
+    "resource",
+    "grant_type",
+    "code",
+    "code_verifier",
+    "refresh_token",
+    "token",
+    "token_type_hint",
+    "request",
+    "csrf_token",
+    "key",
+    "action",
+    "client_secret",
+)
+"""Every form and query field those endpoints and the consent page read (for fuzzing)."""
+
+
 def client() -> httpx.Client:
     return httpx.Client(timeout=TIMEOUT, trust_env=False, follow_redirects=False)
 

@@ -15,38 +15,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nbmcp import MCPServer
-from tests.oauth.consentkit import REDIRECT, base_of, call_tool, client, full_grant, oauth_server
+from tests.oauth.consentkit import (
+    OAUTH_ENDPOINTS,
+    OAUTH_FIELDS,
+    REDIRECT,
+    base_of,
+    call_tool,
+    client,
+    full_grant,
+    oauth_server,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
-PATHS = [
-    "/authorize",
-    "/token",
-    "/register",
-    "/revoke",
-    "/.well-known/oauth-authorization-server",
-    "/.well-known/openid-configuration",
-]
-NAMES = [
-    "client_id",
-    "redirect_uri",
-    "response_type",
-    "code_challenge",
-    "code_challenge_method",
-    "state",
-    "scope",
-    "resource",
-    "grant_type",
-    "code",
-    "code_verifier",
-    "refresh_token",
-    "token",
-    "request",
-    "csrf_token",
-    "key",
-    "action",
-    "client_secret",
-]
+PATHS = list(OAUTH_ENDPOINTS)
+NAMES = list(OAUTH_FIELDS)
 text = st.text(max_size=80)
 values = st.one_of(
     text,
