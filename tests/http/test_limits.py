@@ -415,7 +415,10 @@ def _holding(gate: tuple[threading.Event, threading.Semaphore], **kwargs: Any) -
     return server
 
 
-def test_concurrent_calls_per_principal_are_capped(serve: Any, gate: Any) -> None:
+def _two_held_by_ka(
+    serve: Any, gate: Any
+) -> tuple[MCPServer, str, threading.Event, list[threading.Thread], list[int]]:
+    """A server capping calls at 2 per caller, with two calls by key "a" held open on /mcp."""
     server = _holding(gate, api_keys={"a": "KA", "b": "KB"})
     server.config.max_calls_per_principal = 2
     url = serve(server)
@@ -432,6 +435,11 @@ def test_concurrent_calls_per_principal_are_capped(serve: Any, gate: Any) -> Non
         thread.start()
     for _ in threads:
         assert entered.acquire(timeout=10)
+    return server, url, release, threads, answers
+
+
+def test_concurrent_calls_per_principal_are_capped(serve: Any, gate: Any) -> None:
+    _, url, release, threads, answers = _two_held_by_ka(serve, gate)
     with client() as http:
         third = http.post(
             url,
@@ -451,23 +459,8 @@ def test_concurrent_calls_per_principal_are_capped(serve: Any, gate: Any) -> Non
 
 
 def test_the_calls_cap_spans_mcp_and_the_rest_facade(serve: Any, gate: Any) -> None:
-    server = _holding(gate, api_keys={"a": "KA", "b": "KB"})
-    server.config.max_calls_per_principal = 2
-    url = serve(server)
+    server, url, release, threads, answers = _two_held_by_ka(serve, gate)
     base = url.removesuffix("/mcp")
-    release, entered = gate
-    body = rpc("tools/call", {"name": "hold", "arguments": {}})
-    answers: list[int] = []
-
-    def held() -> None:
-        with client() as http:
-            answers.append(http.post(url, json=body, headers={**JSON, "X-API-Key": "KA"}).status_code)
-
-    threads = [threading.Thread(target=held) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for _ in threads:
-        assert entered.acquire(timeout=10)
     with client() as http:
         full = http.post(f"{base}/tools/add", json={"a": 1, "b": 1}, headers={**JSON, "X-API-Key": "KA"})
         assert full.status_code == 429 and full.headers["retry-after"] == "1"
