@@ -1,9 +1,9 @@
-"""The layers of the guard chain that exist today: Host/Origin, the API key, the body limit.
+"""The guard chain's order (:func:`default_layers`), and its Host/Origin and body-limit layers.
 
-Each is a :class:`~nbmcp.http.chain.Layer`: it reads the request's headers (never its body),
-and refuses with a status and a message a person can act on. They read the server's config
-on every request, so a setting changed while serving (a published host, a new key) holds at
-once. The key is compared in constant time and never echoed.
+Host/Origin -> CORS (:mod:`~nbmcp.http.cors`) -> failed-auth limit -> authentication
+(:mod:`~nbmcp.http.auth`) -> rate limit (:mod:`~nbmcp.http.limits`) -> body limit. Each layer
+reads the request's headers (never its body) and the server's config on every request, so a
+setting changed while serving (a published host, a new key) holds at once.
 """
 
 from __future__ import annotations
@@ -11,15 +11,12 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from nbmcp.config import LOOPBACK_HOSTS, ServerConfig
-from nbmcp.http.auth import OPEN_PATHS, AuthLayer, VerifierSource
+from nbmcp.http.auth import AuthLayer, VerifierSource
 from nbmcp.http.chain import GuardRequest, Layer, Refusal
 from nbmcp.http.cors import CorsLayer
 from nbmcp.http.limits import FailedAuthLimitLayer, LimitsStore, RateLimitLayer
 
-__all__ = ["OPEN_PATHS", "ApiKeyLayer", "BodyLimitLayer", "HostOriginLayer", "default_layers"]
-
-ApiKeyLayer = AuthLayer
-"""The authentication layer's old name (API keys only, before OAuth): :class:`~nbmcp.http.auth.AuthLayer`."""
+__all__ = ["BodyLimitLayer", "HostOriginLayer", "default_layers"]
 
 
 def _hostname(host: str) -> str:
