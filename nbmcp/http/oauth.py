@@ -35,7 +35,14 @@ from nbmcp.http.oauth_doors import OAuthDoors
 from nbmcp.http.resource_metadata import base_url
 from nbmcp.principal import Principal
 
-__all__ = ["OAUTH_PATHS", "BuiltinOAuth", "OAuthHost", "install_builtin_oauth"]
+__all__ = [
+    "OAUTH_PATHS",
+    "BuiltinOAuth",
+    "OAuthHost",
+    "install_builtin_oauth",
+    "reinstall_builtin_oauth",
+    "uninstall_builtin_oauth",
+]
 
 METADATA_PATHS = ("/.well-known/oauth-authorization-server", "/.well-known/openid-configuration")
 OAUTH_PATHS = frozenset({*METADATA_PATHS, "/authorize", "/token", "/register", "/revoke"})
@@ -80,6 +87,8 @@ class BuiltinOAuth:
         """Client ID metadata documents fetched (https only, never to a private address), cached."""
         self._store_option = store
         self._authorities: dict[str, AuthorizationServer] = {}
+        self._recent: tuple[tuple[object, ...], AuthorizationServer] | None = None
+        """The last (where, authority) :meth:`verify` used: a busy client's calls skip the lookup."""
         self._lock = threading.Lock()
         self.doors = OAuthDoors(self)
 
@@ -102,6 +111,7 @@ class BuiltinOAuth:
             if refresh_ttl is not None:
                 self.refresh_ttl = refresh_ttl
             self._authorities.clear()
+            self._recent = None
 
     # -- which server, which store -----------------------------------------------------------
 
@@ -156,8 +166,16 @@ class BuiltinOAuth:
 
     async def verify(self, token: str, resource: str) -> Principal | None:
         """The principal of an access token this server issued for ``resource`` (the MCP URL)."""
-        base = resource[: -len("/mcp")] if resource.endswith("/mcp") else resource
-        return await self.authority(base).verify(token, resource)
+        config = self.server.config
+        where = (resource, config.public_url, config.host, self.server.port)
+        recent = self._recent
+        if recent is not None and recent[0] == where:
+            authority = recent[1]
+        else:
+            base = resource[: -len("/mcp")] if resource.endswith("/mcp") else resource
+            authority = self.authority(base)
+            self._recent = (where, authority)
+        return await authority.verify(token, resource)
 
     # -- the owner --------------------------------------------------------------------------
 
@@ -235,3 +253,22 @@ def install_builtin_oauth(server: OAuthHost) -> BuiltinOAuth:
     server.token_verifier = oauth
     server.doors.update(oauth.door_map())
     return oauth
+
+
+def reinstall_builtin_oauth(server: OAuthHost, oauth: BuiltinOAuth) -> None:
+    """Turn ``oauth`` back on for ``server`` after :func:`uninstall_builtin_oauth` (same key, same store)."""
+    config = server.config
+    if oauth.generated_key and not config.api_key and not config.api_keys.get(OWNER_LABEL):
+        config.api_key = oauth.generated_key
+    server.token_verifier = oauth
+    server.doors.update(oauth.door_map())
+
+
+def uninstall_builtin_oauth(server: OAuthHost, oauth: BuiltinOAuth) -> None:
+    """Turn the built-in authorization server off again: its doors go, its generated key stops working."""
+    if server.token_verifier is oauth:
+        server.token_verifier = None
+    for path in oauth.door_map():
+        server.doors.pop(path, None)
+    if oauth.generated_key and server.config.api_key == oauth.generated_key:
+        server.config.api_key = None
