@@ -14,7 +14,7 @@ import base64
 import hmac
 import logging
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import orjson
 
@@ -264,7 +264,8 @@ class OAuthDoors:
     ) -> Any:
         server = self.oauth.server
         name = server.info.title or server.name
-        action = f"{scope.get('root_path', '')}/authorize"
+        # the path the browser sees: the public URL's prefix behind a proxy, else the mount's root_path
+        action = f"{urlsplit(self.oauth.base_url(scope)).path}/authorize"
         return render_consent(pending, server_name=name, action=action, error=error, notice=notice)
 
     async def _refuse(self, send: Send, exc: OAuthError, base: str) -> None:

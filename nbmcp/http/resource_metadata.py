@@ -8,17 +8,22 @@ builds from the resource ``<base>/mcp``) and at ``/.well-known/oauth-protected-r
 (where older clients look); both describe the same resource, the MCP endpoint. They exist
 only while an OAuth mode is on (``server.token_verifier`` is set): 404 otherwise.
 
-Behind a proxy that serves the notebook under a path prefix (``https://host/nb``), the
-resource is ``https://host/nb/mcp`` and its document ``https://host/.well-known/
-oauth-protected-resource/nb/mcp``: at the host's root, so the proxy must forward that path
-to this server's ``/.well-known/oauth-protected-resource/mcp``.
+Behind a proxy that serves the notebook under a path prefix (``public_url`` =
+``https://host/nb``), the resource is ``https://host/nb/mcp`` and its document
+``https://host/.well-known/oauth-protected-resource/nb/mcp``: at the host's root (RFC 9728
+section 3.1, as RFC 8414 puts ``/.well-known/oauth-authorization-server/nb`` for the issuer
+``https://host/nb``). The proxy rule is therefore: forward ``https://host/nb/...`` to this
+server with the prefix removed, and ``https://host/.well-known/...`` as it is.
+:func:`refresh_well_known` makes the server answer those path-inserted forms
+(:class:`WellKnownAlias`), served by the same doors as the root forms.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -33,10 +38,14 @@ __all__ = [
     "METADATA_PATHS",
     "WELL_KNOWN",
     "ResourceMetadata",
+    "WellKnownAlias",
     "base_url",
     "metadata_doors",
     "metadata_url",
+    "path_prefix",
+    "refresh_well_known",
     "resource_url",
+    "well_known_aliases",
 ]
 
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
@@ -140,3 +149,58 @@ def metadata_doors(
     """The doors to add to ``server.doors``: both well-known paths, one :class:`ResourceMetadata`."""
     door = ResourceMetadata(config, verifier, scopes)
     return dict.fromkeys(METADATA_PATHS, door)
+
+
+def path_prefix(public_url: str | None) -> str:
+    """The path of ``public_url`` (``"/nb"`` for ``https://host/nb/``), ``""`` when it has none."""
+    if not public_url:
+        return ""
+    return urlsplit(public_url).path.rstrip("/")
+
+
+class WellKnownAlias:
+    """A well-known path with the prefix inserted, served by the door of its root form.
+
+    ``/.well-known/oauth-authorization-server/nb`` is answered as
+    ``/.well-known/oauth-authorization-server`` would be (the door routes on the path it sees).
+    """
+
+    def __init__(self, door: ASGIApp, path: str) -> None:
+        self.door = door
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = f"{scope.get('root_path', '')}{self.path}"
+        await self.door({**scope, "path": path, "raw_path": path.encode()}, receive, send)
+
+
+def well_known_aliases(doors: MutableMapping[str, ASGIApp], public_url: str | None) -> dict[str, ASGIApp]:
+    """The path-inserted forms of the well-known doors in ``doors`` for ``public_url``'s prefix.
+
+    ``/.well-known/NAME[/REST]`` gets ``/.well-known/NAME/PREFIX[/REST]`` (RFC 8414 section 3.1,
+    RFC 9728 section 3.1); none when ``public_url`` has no path. Paths ``doors`` already
+    serves itself are left to it.
+    """
+    prefix = path_prefix(public_url)
+    if not prefix:
+        return {}
+    found: dict[str, ASGIApp] = {}
+    for path, door in doors.items():
+        if isinstance(door, WellKnownAlias) or not path.startswith("/.well-known/"):
+            continue
+        name, slash, rest = path[len("/.well-known/") :].partition("/")
+        alias = f"/.well-known/{name}{prefix}{slash}{rest}"
+        if alias not in doors:
+            found[alias] = WellKnownAlias(door, path)
+    return found
+
+
+def refresh_well_known(doors: MutableMapping[str, ASGIApp], public_url: str | None) -> None:
+    """Replace the :class:`WellKnownAlias` doors in ``doors`` with those ``public_url`` needs now.
+
+    Called when the server starts; call it again after ``public_url`` changes while serving.
+    """
+    stale = [path for path, door in doors.items() if isinstance(door, WellKnownAlias)]
+    for path in stale:
+        del doors[path]
+    doors.update(well_known_aliases(doors, public_url))

@@ -3,6 +3,12 @@
 The caller may already run a loop (a Jupyter kernel does), so uvicorn gets a thread and a
 loop of its own. The socket is bound here, before the thread starts, so a port in use is a
 clear :class:`PortInUseError` in the caller's thread, and ``port=0`` reports the real port.
+
+With a certificate (``ssl_certfile``, ``ssl_keyfile``) uvicorn serves HTTPS on that socket
+(it wraps the sockets it is given). The files are checked here first, in the caller's thread,
+so a missing file, a file that is no certificate or key, an encrypted key or a key that does
+not match the certificate is one :class:`ServerStartError` line, never a traceback from the
+serving thread (nor OpenSSL asking for a passphrase on the terminal).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import Any
 
 from nbmcp.errors import PortInUseError, ServerStartError
 
-__all__ = ["BackgroundServer", "bind_socket"]
+__all__ = ["BackgroundServer", "bind_socket", "check_tls"]
 
 logger = logging.getLogger("nbmcp")
 
@@ -42,6 +48,55 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Encrypted(Exception):
+    """Raised from the passphrase callback: the key is encrypted, and nbmcp never prompts."""
+
+
+def _refuse_passphrase() -> bytes:
+    raise _Encrypted
+
+
+def check_tls(certfile: str | None, keyfile: str | None) -> None:
+    """Check that ``certfile`` (PEM chain) and ``keyfile`` (its unencrypted PEM key) serve TLS.
+
+    ``keyfile`` may be ``None`` when the key is in ``certfile``.
+
+    Raises:
+        ServerStartError: one line naming the file and what is wrong with it.
+    """
+    import ssl
+
+    if certfile is None:
+        raise ServerStartError("ssl_keyfile needs ssl_certfile: the certificate its key belongs to")
+    for what, path in (("certificate", certfile), ("key", keyfile)):
+        if path is None:
+            continue
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            raise ServerStartError(f"cannot read the TLS {what} file {path}: {exc.strerror or exc}") from None
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=certfile)
+    except ssl.SSLError:
+        raise ServerStartError(f"the TLS certificate file {certfile} holds no PEM certificate") from None
+    key = keyfile or certfile
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(certfile, keyfile, _refuse_passphrase)
+    except _Encrypted:
+        raise ServerStartError(
+            f"the TLS key file {key} is encrypted; give it unencrypted (openssl pkey -in {key} -out key.pem)"
+        ) from None
+    except ssl.SSLError as exc:
+        if exc.reason == "KEY_VALUES_MISMATCH":
+            raise ServerStartError(f"the TLS key {key} does not match the certificate {certfile}") from None
+        if keyfile is None:
+            raise ServerStartError(
+                f"the TLS certificate file {certfile} holds no key; give its key file too"
+            ) from None
+        raise ServerStartError(f"the TLS key file {key} holds no PEM private key") from None
+
+
 def _new_loop() -> asyncio.AbstractEventLoop:
     try:
         import uvloop
@@ -61,10 +116,14 @@ class BackgroundServer:
         *,
         on_loop: Callable[[asyncio.AbstractEventLoop], None] | None = None,
         before_stop: Callable[[], None] | None = None,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
     ) -> None:
         self.app = app
         self.host = host
         self.port = port
+        self.ssl_certfile = ssl_certfile
+        self.ssl_keyfile = ssl_keyfile
         self._on_loop = on_loop
         self._before_stop = before_stop
         self._thread: threading.Thread | None = None
@@ -72,6 +131,11 @@ class BackgroundServer:
         self._socket: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._error: BaseException | None = None
+
+    @property
+    def tls(self) -> bool:
+        """Whether it serves HTTPS (a certificate was given)."""
+        return self.ssl_certfile is not None or self.ssl_keyfile is not None
 
     @property
     def running(self) -> bool:
@@ -83,10 +147,13 @@ class BackgroundServer:
 
         Raises:
             PortInUseError: the port is taken.
-            ServerStartError: uvicorn did not come up within ``timeout`` seconds.
+            ServerStartError: the certificate or key cannot serve TLS (see :func:`check_tls`),
+                or uvicorn did not come up within ``timeout`` seconds.
         """
         import uvicorn
 
+        if self.tls:
+            check_tls(self.ssl_certfile, self.ssl_keyfile)
         sock = bind_socket(self.host, self.port)
         self._socket = sock
         self.port = sock.getsockname()[1]
@@ -134,6 +201,8 @@ class BackgroundServer:
             timeout_keep_alive=30,
             server_header=False,
             proxy_headers=False,  # nbmcp sees the socket's peer; a proxy in front says so itself
+            ssl_certfile=self.ssl_certfile,
+            ssl_keyfile=self.ssl_keyfile,
         )
         self._server = _Server(config)
         ready = threading.Event()

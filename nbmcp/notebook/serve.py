@@ -185,8 +185,14 @@ def serve_notebook(
     *,
     configure: Callable[[MCPServer], None] | None = None,
     announce: Callable[[MCPServer, str], None] | None = None,
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
 ) -> int:
-    """Load the notebook, serve it until SIGINT/SIGTERM, then stop; returns the exit status."""
+    """Load the notebook, serve it until SIGINT/SIGTERM, then stop; returns the exit status.
+
+    With ``ssl_certfile``/``ssl_keyfile`` it serves HTTPS (a cell's own ``%mcp start``
+    served plain HTTP: the server moves to TLS on the same port).
+    """
 
     def prepare(server: MCPServer) -> None:
         if configure is not None:
@@ -203,7 +209,13 @@ def serve_notebook(
     executor = main_thread_executor()
     executor.set_loop(loop)
     try:
-        url = server.start(host, port) if server.url is None else server.url
+        if ssl_certfile and server.url is not None and not server.url.startswith("https://"):
+            port = server.port or port
+            server.stop()
+        if server.url is None:
+            url = server.start(host, port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+        else:
+            url = server.url
         if announce is not None:
             announce(server, url)
         loop.run_until_complete(_until_stopped(loop, server))
