@@ -1,0 +1,107 @@
+"""The copy buttons in a real browser (Debian's chromium through Playwright), both ways of copying.
+
+The view is served from 127.0.0.1 (a secure context, so ``navigator.clipboard`` is there and
+allowed), then again with ``navigator.clipboard`` taken away, as on a notebook served over
+plain http from another host: the hidden-textarea fallback must copy the same text.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nbmcp.connect import ConnectTarget, connect_info
+from nbmcp.notebook.connect_view import ConnectView
+
+pytestmark = pytest.mark.timeout(120)
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+INFO = connect_info(ConnectTarget("tide tables", "https://tide.example/mcp", "oauth+key"))
+NO_CLIPBOARD = "Object.defineProperty(navigator, 'clipboard', {value: undefined, configurable: true});"
+RECORD_COPY = (
+    "document.addEventListener('copy', function () { window.__copied = String(document.getSelection()); });"
+)
+
+
+@pytest.fixture(scope="module")
+def page_url() -> Iterator[str]:
+    body = (
+        f"<!doctype html><meta charset=utf-8><title>connect</title>{ConnectView(INFO)._repr_html_()}".encode()
+    )
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "text/html; charset=utf-8")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("no chromium: apt-get install chromium (scripts/test.sh does)", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def _click_and_see_copied(page: Any, client: str) -> None:
+    """Click the client's Copy button; wait until its label said Copied (it turns back later)."""
+    button = page.locator(f'button.nbmcp-copy[data-client="{client}"]')
+    page.evaluate(
+        "b => { window.__labels = []; new MutationObserver(() => window.__labels.push(b.textContent))"
+        ".observe(b, {childList: true, characterData: true, subtree: true}); }",
+        button.element_handle(),
+    )
+    button.click()
+    page.wait_for_function("window.__labels.includes('Copied')", timeout=10_000)
+
+
+@pytest.mark.parametrize("client", ["cursor", "curl", "chatgpt"])
+def test_copy_writes_the_snippet_to_the_clipboard(browser: Any, page_url: str, client: str) -> None:
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    try:
+        page = context.new_page()
+        page.goto(page_url)
+        assert page.evaluate("window.isSecureContext") is True
+        _click_and_see_copied(page, client)
+        assert page.evaluate("navigator.clipboard.readText()") == INFO[client]["snippet"]
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("client", ["vscode", "claude_code"])
+def test_copy_falls_back_without_the_clipboard_api(browser: Any, page_url: str, client: str) -> None:
+    context = browser.new_context()
+    try:
+        context.add_init_script(NO_CLIPBOARD + RECORD_COPY)
+        page = context.new_page()
+        page.goto(page_url)
+        assert page.evaluate("navigator.clipboard") is None
+        _click_and_see_copied(page, client)
+        assert page.evaluate("window.__copied") == INFO[client]["snippet"]
+        assert page.locator("textarea").count() == 0  # the helper is gone again
+    finally:
+        context.close()
