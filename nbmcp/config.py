@@ -203,6 +203,11 @@ class ServerConfig:
             (else per client address); 429 past it. ``None`` (default): like ``rate_limit=
             "auto"``, no cap while local only, :data:`DEFAULT_MAX_CALLS` otherwise; ``0``: no
             cap.
+        get_stream: Offer the standalone GET event stream on ``/mcp``; ``False`` answers GET
+            with 405 (clients then use POST streams). Publishing through a tunnel that holds
+            GET streams open until they close (cloudflared quick tunnels) turns it off.
+        sse_keepalive: Idle seconds before an open event stream gets a comment line
+            (``: keepalive``), so proxies and tunnels do not drop a quiet stream.
     """
 
     host: str = "127.0.0.1"
@@ -229,6 +234,8 @@ class ServerConfig:
     max_sessions: int = 1000
     max_streams_per_session: int | None = 16
     max_calls_per_principal: int | None = None
+    get_stream: bool = True
+    sse_keepalive: float = 15.0
 
     def __post_init__(self) -> None:
         if self.api_key is None:

@@ -29,6 +29,7 @@ import traceback
 from typing import Any
 
 __all__ = [
+    "ConnectError",
     "DuplicateNameError",
     "InternalError",
     "InvalidParams",
@@ -46,6 +47,8 @@ __all__ = [
     "TargetError",
     "ToolDefinitionError",
     "ToolError",
+    "TunnelError",
+    "TunnelUnavailableError",
     "UnknownToolError",
     "UnsupportedVersion",
     "traceback_text",
@@ -162,6 +165,21 @@ class SchemaError(NbmcpError, ValueError):
 
 class TargetError(NbmcpError):
     """``nbmcp serve TARGET``: the file, attribute or server could not be loaded."""
+
+
+class ConnectError(NbmcpError):
+    """``nbmcp connect``: the URL is not a reachable MCP server; one line saying why."""
+
+
+class TunnelError(NbmcpError):
+    """Publishing failed: the tunnel did not open, died, or its public URL did not answer.
+
+    The message is one line a user can act on; it never holds a token.
+    """
+
+
+class TunnelUnavailableError(TunnelError):
+    """No tunnel can be opened here as asked: no token, no binary, or no provider at all."""
 
 
 def traceback_text(exc: BaseException) -> str:

@@ -127,7 +127,9 @@ def test_load_ext_nbmcp_imports_no_optional_module() -> None:
 
 def test_the_probe_sees_attempts_at_missing_and_present_modules() -> None:
     missing = "nbmcp_no_such_module_x7"  # never installed, unlike an optional dependency may be
-    body = f"import contextlib\nwith contextlib.suppress(ImportError):\n    import {missing}\nimport colorsys\n"
+    body = (
+        f"import contextlib\nwith contextlib.suppress(ImportError):\n    import {missing}\nimport colorsys\n"
+    )
     assert _probe((missing, "colorsys"), body) == {
         "attempted": ["colorsys", missing],
         "loaded": ["colorsys"],

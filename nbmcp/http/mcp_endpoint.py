@@ -40,7 +40,8 @@ _SSE_HEADERS = [
     (b"x-accel-buffering", b"no"),
 ]
 _ALLOW = [(b"allow", b"GET, POST, DELETE")]
-_KEEPALIVE = 15.0
+_ALLOW_NO_GET = [(b"allow", b"POST, DELETE")]
+_KEEPALIVE_COMMENT = b": keepalive\n\n"
 _RETRY_MS = 1000
 
 
@@ -72,6 +73,9 @@ class McpEndpoint:
         if method == "POST":
             await self._post(receive, send, headers, principal_of(scope), scope)
         elif method == "GET":
+            if not self.config.get_stream:  # published through a tunnel that holds GET streams
+                await send_empty(send, 405, _ALLOW_NO_GET)
+                return
             await self._get(receive, send, headers, principal_of(scope))
         elif method == "DELETE":
             await self._delete(send, headers, principal_of(scope))
@@ -310,8 +314,9 @@ class McpEndpoint:
                     "more_body": True,
                 }
             )
-        async for event_id, data in log.follow(after):
-            await send({"type": "http.response.body", "body": frame(data, event_id), "more_body": True})
+        async for event_id, data in log.follow(after, keepalive=self.config.sse_keepalive):
+            body = frame(data, event_id) if event_id else _KEEPALIVE_COMMENT
+            await send({"type": "http.response.body", "body": body, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     # -- GET ------------------------------------------------------------------------------
@@ -392,7 +397,7 @@ class McpEndpoint:
                         }
                     )
             while not disconnected.done() and not closing.done() and not session.ended:
-                waiter = asyncio.ensure_future(session.next_messages(_KEEPALIVE))
+                waiter = asyncio.ensure_future(session.next_messages(self.config.sse_keepalive))
                 await asyncio.wait({waiter, disconnected, closing}, return_when=asyncio.FIRST_COMPLETED)
                 if not waiter.done():
                     waiter.cancel()
@@ -401,7 +406,7 @@ class McpEndpoint:
                 if session.ended and not messages:  # evicted past max_sessions
                     break
                 if not messages:
-                    await send({"type": "http.response.body", "body": b": keepalive\n\n", "more_body": True})
+                    await send({"type": "http.response.body", "body": _KEEPALIVE_COMMENT, "more_body": True})
                 for message in messages:
                     data = jsonrpc.encode(message)
                     event_id = log.append(data)

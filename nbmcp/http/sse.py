@@ -69,11 +69,15 @@ class StreamLog:
         self.closed = True
         self._changed.set()
 
-    async def follow(self, after: int = 0, wait: float | None = None) -> AsyncIterator[tuple[str, bytes]]:
+    async def follow(
+        self, after: int = 0, wait: float | None = None, keepalive: float | None = None
+    ) -> AsyncIterator[tuple[str, bytes]]:
         """Yield ``(event_id, data)`` after ``after``, then new ones until closed.
 
         Args:
             wait: give up (and stop) after this many idle seconds; ``None`` waits on.
+            keepalive: with ``wait`` unset, yield ``("", b"")`` after this many idle seconds
+                (the writer sends an SSE comment, so proxies and tunnels keep the stream open).
         """
         last = after
         generation = self.generation
@@ -90,9 +94,11 @@ class StreamLog:
             if last < self.seq:
                 continue
             try:
-                await asyncio.wait_for(self._changed.wait(), wait)
+                await asyncio.wait_for(self._changed.wait(), wait if wait is not None else keepalive)
             except asyncio.TimeoutError:
-                return
+                if wait is not None or keepalive is None:
+                    return
+                yield "", b""
 
 
 def new_stream(store: dict[str, Any] | None) -> StreamLog:

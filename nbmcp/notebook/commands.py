@@ -19,6 +19,7 @@ from nbmcp.notebook.capture import SERVER_LOG
 from nbmcp.notebook.display import CallResult, Status, Table, connection_lines, tool_rows
 from nbmcp.notebook.kernel import main_thread_executor
 from nbmcp.notebook.parsing import RESERVED, call_arguments
+from nbmcp.notebook.publish_commands import publish_facts
 from nbmcp.notebook.toolcell import MAIN_THREAD_ATTR
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ __all__ = [
     "cmd_stop",
     "cmd_tools",
     "reserved",
+    "start_for_publish",
     "status",
 ]
 
@@ -91,7 +93,7 @@ def _start_on(server: MCPServer, host: str, port: int, hop: bool) -> tuple[str, 
     raise UsageError(f"%mcp start: no free port near {port}")  # pragma: no cover - port 0 never fails so
 
 
-def cmd_start(magics: MagicsSettings, args: Any) -> None:
+def cmd_start(magics: MagicsSettings, args: Any) -> Any:
     """``%mcp start [--host H] [--port P] [--api-key K]``."""
     server = magics.server
     key = args.api_key if args.api_key is not None else magics.api_key
@@ -99,10 +101,8 @@ def cmd_start(magics: MagicsSettings, args: Any) -> None:
         server.config.api_key = key or None  # read per request: takes effect at once
         if key:
             print(_TYPED_KEY)
-    if getattr(args, "oauth", False) and server.oauth is None:
-        from nbmcp.http.oauth import install_builtin_oauth
-
-        server.oauth = install_builtin_oauth(server)  # read per request: takes effect at once
+    if getattr(args, "oauth", False) and server.token_verifier is None:
+        server._use_auth("oauth")  # read per request: takes effect at once
     if magics.serving:
         given = [flag for flag, value in (("--host", args.host), ("--port", args.port)) if value is not None]
         note = f" ({' and '.join(given)} ignored: the nbmcp serve command line sets them)" if given else ""
@@ -131,10 +131,23 @@ def cmd_start(magics: MagicsSettings, args: Any) -> None:
             f"  bound to {host}: requests must name an allowed Host; add the names clients use to "
             "nbmcp.current_server().config.allowed_hosts ('*' allows any)"
         )
-    if server.oauth is not None:
+    oauth_on = server.oauth is not None and server.token_verifier is server.oauth
+    if oauth_on:
         lines += oauth_lines(server)
     lines += connection_lines(server.name, url, server.config.requires_key)
     print("\n".join(lines))
+    if oauth_on:
+        from nbmcp.notebook.secret_view import OwnerKey  # lazy: anywidget only once OAuth is on
+
+        return OwnerKey.of(server)
+    return None
+
+
+def start_for_publish(magics: MagicsSettings) -> None:
+    """Start the server as a bare ``%mcp start`` would (``%mcp publish`` on a stopped server)."""
+    import argparse
+
+    cmd_start(magics, argparse.Namespace(host=None, port=None, api_key=None, oauth=False))
 
 
 def mask(key: str | None) -> str:
@@ -147,8 +160,8 @@ def oauth_lines(server: MCPServer) -> list[str]:
     made = "generated for this kernel" if server.oauth.generated_key else "yours"
     return [
         "  OAuth on: ChatGPT and Claude connectors sign in with this URL; approve each on its consent page",
-        f"  with the owner key ({mask(server.access_key)}, {made}; nbmcp.current_server().access_key",
-        "  has it: evaluate that only where the output is not saved) or `%mcp approve CODE` here",
+        f"  with the owner key ({mask(server.access_key)}, {made}; Reveal or Copy it below)",
+        "  or `%mcp approve CODE` here",
     ]
 
 
@@ -201,6 +214,7 @@ def status(magics: MagicsSettings) -> Status:
         ("calls", f"{calls} ({_count(errors, 'error')})"),
         ("tool timeout", f"{timeout:g} s" if timeout else "none"),
         ("api key", "required" if server.config.requires_key else "none (loopback only by default)"),
+        *publish_facts(server),
     ]
     if magics.main_thread_tools:
         facts.append(("main-thread tools", ", ".join(sorted(magics.main_thread_tools))))

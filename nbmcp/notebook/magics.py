@@ -19,7 +19,7 @@ from traitlets import Bool, Float, Int, Unicode, observe
 from traitlets.config import Configurable
 
 from nbmcp.errors import ToolDefinitionError
-from nbmcp.notebook import capture, commands
+from nbmcp.notebook import capture, commands, publish_commands
 from nbmcp.notebook.kernel import (
     current_server,
     main_thread_executor,
@@ -237,7 +237,9 @@ class NbmcpMagics(Magics, Configurable):
             print(subcommand_help(_PARSER, command))
             return None
         args = _PARSER.parse_args(tokens)
-        handler = getattr(commands, f"cmd_{args.command}")
+        handler = getattr(commands, f"cmd_{args.command}", None) or getattr(
+            publish_commands, f"cmd_{args.command}"
+        )
         return handler(self, args)
 
 

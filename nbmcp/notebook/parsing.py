@@ -17,9 +17,7 @@ from IPython.core.magic_arguments import MagicArgumentParser
 __all__ = ["RESERVED", "call_arguments", "mcp_help", "mcp_parser", "split"]
 
 RESERVED: dict[str, str] = {
-    "publish": "a public HTTPS URL for this server through a tunnel",
     "monitor": "a live view of the calls",
-    "connect": "step-by-step setup for ChatGPT, Claude and other clients",
 }
 """Subcommands that later releases fill; calling one now says so."""
 
@@ -118,6 +116,43 @@ def mcp_parser() -> Parser:
         choices=("header", "bearer", "oauth", "none"),
         default=None,
         help="the security scheme to declare (default: what the server requires)",
+    )
+    publish = sub.add_parser(
+        "publish",
+        help="a public HTTPS URL for this server through a tunnel (ngrok or cloudflared), with OAuth on",
+        description="Open a tunnel to the running server (starting it if needed) and print the public "
+        "https URL once it answers. Publishing turns on the built-in OAuth server (ChatGPT and Claude "
+        "connectors need it) unless --no-auth; an API key you set stays valid beside it. Running it "
+        "again while published prints the same URL. The provider: ngrok when NGROK_AUTHTOKEN (or "
+        "pyngrok's config) holds a token, else cloudflared when its binary is on PATH.",
+    )
+    publish.add_argument(
+        "--provider",
+        choices=("ngrok", "cloudflared"),
+        default=None,
+        help="the tunnel (default: ngrok with a token configured, else cloudflared if installed)",
+    )
+    publish.add_argument(
+        "--domain", default=None, help="a reserved ngrok domain (e.g. my-notebook.ngrok.app)"
+    )
+    publish.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="do not turn on OAuth: anyone with the URL can call the tools (a loud warning)",
+    )
+    sub.add_parser(
+        "unpublish",
+        help="close the tunnel; the server keeps serving locally",
+        description="Close the tunnel, drop the public host, and put back what publishing turned on.",
+    )
+    connect = sub.add_parser(
+        "connect",
+        help="how to add this server to ChatGPT, Claude, Cursor, VS Code... (a copy button each)",
+        description="Ready-to-paste settings for each client, with the current public URL (else the "
+        "local one) and the auth the server needs; keys are referred to by environment variable.",
+    )
+    connect.add_argument(
+        "--client", default=None, help="only this client (chatgpt, claude, cursor, vscode, ...)"
     )
     for name, what in RESERVED.items():
         sub.add_parser(name, help=f"{what} (not there yet)", add_help=False)

@@ -21,6 +21,7 @@ from nbmcp.monitor import Monitor
 from nbmcp.openapi import ActionSchemas
 from nbmcp.protocol import Engine, ServerInfo, Sessions
 from nbmcp.server.calling import Calling
+from nbmcp.server.publishing import Publishing
 from nbmcp.server.registration import Registration
 from nbmcp.server.state import ServerState
 from nbmcp.tools import Registry
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["MCPServer"]
 
 
-class MCPServer(Registration, Calling):
+class MCPServer(Registration, Calling, Publishing):
     """An MCP server whose tools are your Python functions.
 
     Args:
@@ -72,6 +73,9 @@ class MCPServer(Registration, Calling):
         trust_proxy: Take the client address from ``X-Forwarded-For`` (the right-most entry
             your proxy wrote), for a server behind a proxy you run.
         max_sessions: Live sessions kept at most (the longest idle is ended past it).
+        public_url: The public base URL when a reverse proxy or platform terminates TLS in
+            front of the server (``https://host/prefix``; the proxy removes the prefix): its
+            host is let in, and every link the server writes carries it.
 
     Example::
 
@@ -112,6 +116,7 @@ class MCPServer(Registration, Calling):
         trust_proxy: bool = False,
         max_sessions: int = 1000,
         debug: bool = False,
+        public_url: str | None = None,
     ) -> None:
         self.config = ServerConfig(
             host=host,
@@ -156,6 +161,8 @@ class MCPServer(Registration, Calling):
         self.state = ServerState.NEW
         if auth is not None:
             self._use_auth(auth)
+        if public_url:
+            self.public_url = public_url
         self._app: Any = None
         self._background: Any = None
         self._executor: WorkerPool | None = None
@@ -165,9 +172,12 @@ class MCPServer(Registration, Calling):
     def _use_auth(self, auth: Any) -> None:
         """Turn on an OAuth mode (see the ``auth`` argument)."""
         if auth == "oauth":
-            from nbmcp.http.oauth import install_builtin_oauth
+            from nbmcp.http.oauth import install_builtin_oauth, reinstall_builtin_oauth
 
-            self.oauth = install_builtin_oauth(self)
+            if self.oauth is None:
+                self.oauth = install_builtin_oauth(self)
+            elif self.token_verifier is not self.oauth:  # turned off by unpublish(): the same one again
+                reinstall_builtin_oauth(self, self.oauth)
             return
         from nbmcp.auth.issuer import OAuthIssuer
 
@@ -243,6 +253,9 @@ class MCPServer(Registration, Calling):
             if host and "*" not in allowed and host not in allowed:
                 allowed.append(host)
         self.config.public_url = value or None
+        from nbmcp.http.resource_metadata import refresh_well_known
+
+        refresh_well_known(self.doors, self.config.public_url)
 
     def action_schema(
         self,
@@ -273,8 +286,9 @@ class MCPServer(Registration, Calling):
 
     @property
     def url(self) -> str | None:
-        """``http://HOST:PORT/mcp`` while running, else ``None``."""
-        if self.state is not ServerState.RUNNING or self._background is None:
+        """``http://HOST:PORT/mcp`` while running (``https://`` with a certificate), else ``None``."""
+        background = self._background
+        if self.state is not ServerState.RUNNING or background is None:
             return None
         host = self.config.host
         shown = (
@@ -282,35 +296,56 @@ class MCPServer(Registration, Calling):
             if host in ("0.0.0.0", "")
             else (f"[{host}]" if ":" in host and not host.startswith("[") else host)
         )
-        return f"http://{shown}:{self._background.port}/mcp"
+        scheme = "https" if background.tls else "http"
+        return f"{scheme}://{shown}:{background.port}/mcp"
 
     @property
     def port(self) -> int | None:
         """The bound port while running."""
         return self._background.port if self._background is not None else None
 
-    def start(self, host: str | None = None, port: int | None = None) -> str:
+    def start(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
+    ) -> str:
         """Serve in a background thread; returns the ``/mcp`` URL once the socket is bound.
 
-        Calling it again while running returns the same URL (a different host or port
-        raises :class:`~nbmcp.ServerStateError`).
+        Calling it again while running returns the same URL (a different host, port or
+        certificate raises :class:`~nbmcp.ServerStateError`).
+
+        Args:
+            host: Interface to bind (default: the constructor's).
+            port: Port (default: the constructor's; ``0`` picks a free one).
+            ssl_certfile: A PEM certificate chain: serve HTTPS directly (``https://`` URL).
+            ssl_keyfile: Its unencrypted PEM private key, unless it is in ``ssl_certfile``.
 
         Raises:
             PortInUseError: the port is taken.
+            ServerStartError: the certificate or key cannot serve TLS (one line saying why).
         """
         from nbmcp.http.app import FastLane
         from nbmcp.http.chain import GuardChain
         from nbmcp.http.middleware import UserMiddleware
+        from nbmcp.http.resource_metadata import refresh_well_known
         from nbmcp.http.runner import BackgroundServer
 
         with self._lock:
             if self.state is ServerState.RUNNING:
                 same_host = host is None or host == self.config.host
                 same_port = port in (None, 0, self.port)
-                if same_host and same_port:
+                running = self._background
+                asked = (ssl_certfile, ssl_keyfile)
+                same_tls = asked == (None, None) or (
+                    running is not None and asked == (running.ssl_certfile, running.ssl_keyfile)
+                )
+                if same_host and same_port and same_tls:
                     return str(self.url)
                 raise ServerStateError(
-                    f"server already running at {self.url}; stop() it first to change host or port"
+                    f"server already running at {self.url}; stop() it first to change host, port or TLS"
                 )
             if host is not None:
                 self.config.host = host
@@ -322,6 +357,8 @@ class MCPServer(Registration, Calling):
             def on_loop(loop: Any) -> None:
                 self.engine.loop = loop
 
+            # behind a proxy at https://host/prefix: answer the path-inserted well-known documents
+            refresh_well_known(self.doors, self.config.public_url)
             lane = FastLane(self.endpoint, lambda: self.app, self.doors)
             background = BackgroundServer(
                 # judges every request once, whichever door; then the user's middleware, once
@@ -330,6 +367,8 @@ class MCPServer(Registration, Calling):
                 self.config.port,
                 on_loop=on_loop,
                 before_stop=self.endpoint.close_streams,
+                ssl_certfile=ssl_certfile,
+                ssl_keyfile=ssl_keyfile,
             )
             try:
                 background.start()
@@ -344,6 +383,7 @@ class MCPServer(Registration, Calling):
     def stop(self) -> None:
         """Stop serving and free the port (idempotent)."""
         with self._lock:
+            self.unpublish()
             background, self._background = self._background, None
             if background is not None:
                 background.stop()

@@ -51,7 +51,7 @@ def test_a_bad_cell_body_shows_its_own_error_once(kernel: Kernel) -> None:
 
 
 def test_reserved_commands_say_they_are_not_there_yet(kernel: Kernel) -> None:
-    for command in ("publish", "monitor", "connect"):
+    for command in ("monitor",):
         shown = kernel.run(f"%mcp {command}").ok()
         assert f"%mcp {command} is not there yet" in shown.stdout
 
