@@ -51,7 +51,9 @@ CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "a
 
 
 def _server() -> MCPServer:
-    server = MCPServer("publish-bench", api_key=KEY)
+    # Published, a server rate-limits each caller (120 a minute by default): off here, so the
+    # figure is the call path through the tunnel, not the limiter's refusals.
+    server = MCPServer("publish-bench", api_key=KEY, rate_limit="off")
 
     @server.tool
     def add(a: int, b: int) -> int:
@@ -160,7 +162,9 @@ def main() -> int:
         "",
         "The agents are the test doubles (see the docstring): the publish figure is nbmcp's own share "
         "(agent start, its URL, OAuth on, the URL checked to answer) and the per-call figure one TLS hop "
-        "on loopback through the double's edge; a real tunnel adds the network's round trips.",
+        "on loopback through the double's edge; a real tunnel adds the network's round trips. The "
+        "server runs with `rate_limit=\"off\"` (published, the default limit of 120 calls a minute per "
+        "caller would refuse this many calls).",
     ]
     text = "\n".join(lines)
     print(text)

@@ -210,7 +210,12 @@ class AuthLayer:
         if verifier is not None:
             metadata, resource = self._urls_of(request)
             if bearer:
-                principal = await self._verify(verifier, bearer, resource)
+                try:
+                    principal = await verifier.verify(bearer, resource)
+                except Exception as exc:  # a verifier's bug must not become a 500 for the client
+                    logger.warning(
+                        "nbmcp: the token verifier failed (%s); the request is refused", type(exc).__name__
+                    )
             if principal is not None:
                 request.scope[_METADATA] = metadata
                 required = getattr(verifier, "required_scopes", ())
@@ -247,16 +252,6 @@ class AuthLayer:
                 self._urls.clear()
             self._urls[seen] = urls
         return urls
-
-    @staticmethod
-    async def _verify(verifier: TokenVerifier, token: str, resource: str) -> Principal | None:
-        try:
-            return await verifier.verify(token, resource)
-        except Exception as exc:  # a verifier's bug must not become a 500 for the client
-            logger.warning(
-                "nbmcp: the token verifier failed (%s); the request is refused", type(exc).__name__
-            )
-            return None
 
     @staticmethod
     def _message(given: bool, keys: Keys, oauth: bool) -> str:

@@ -213,7 +213,10 @@ class McpEndpoint:
         """
         if principal is None or principal.kind != "token":
             return set()
-        tools = getattr(self.engine.provider, "tools", None)
+        provider = self.engine.provider
+        if getattr(provider, "scoped", True) is False:  # no tool asks for scopes
+            return set()
+        tools = getattr(provider, "tools", None)
         if not isinstance(tools, dict) and not isinstance(tools, Mapping):  # dict first: no ABC check
             return set()
         needed: set[str] = set()

@@ -175,7 +175,7 @@ class BuiltinOAuth:
             base = resource[: -len("/mcp")] if resource.endswith("/mcp") else resource
             authority = self.authority(base)
             self._recent = (where, authority)
-        return await authority.verify(token, resource)
+        return authority.grants.verify(token, resource)  # sync: no coroutine per call
 
     # -- the owner --------------------------------------------------------------------------
 

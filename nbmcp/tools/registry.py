@@ -50,6 +50,9 @@ class Registry:
         self.prompts: dict[str, Prompt] = {}
         self._listeners: list[ChangeListener] = []
         self._cache: dict[str, dict[str, Any]] = {}
+        self.scoped = False
+        """Whether any tool asks for OAuth scopes (``@server.tool(scopes=[...])``): when none
+        does, a token's call skips the per-tool scope check."""
 
     # -- changes --------------------------------------------------------------------------
 
@@ -58,6 +61,8 @@ class Registry:
         self._listeners.append(listener)
 
     def _changed(self, kind: str) -> None:
+        if kind == "tools":
+            self.scoped = any(getattr(tool, "scopes", None) for tool in self.tools.values())
         self._cache = {k: v for k, v in self._cache.items() if not k.startswith(kind)}
         for listener in self._listeners:
             listener(kind)

@@ -111,12 +111,20 @@ class Tool:
         self.meta = meta
         self.icons = icons
         self.executor = executor
-        self.scopes = frozenset(scopes)
-        """OAuth scopes a token must carry to call this tool (API keys are not subject to them)."""
+        self._scopes = frozenset(scopes)
         self.kind = kind_of(fn)
         if self.kind in (Kind.GENERATOR, Kind.ASYNC_GENERATOR):
             self._output = OutputSpec()
         self._definitions: dict[str, dict[str, Any]] = {}
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        """OAuth scopes a token must carry to call this tool (API keys are not subject to them).
+
+        Fixed at registration (register the tool again to change them): the server skips the
+        per-call scope check when no tool has any.
+        """
+        return self._scopes
 
     @property
     def output(self) -> OutputSpec:
