@@ -237,13 +237,18 @@ class NbmcpMagics(Magics, Configurable):
             print(subcommand_help(_PARSER, command))
             return None
         args = _PARSER.parse_args(tokens)
-        handler = getattr(commands, f"cmd_{args.command}", None) or getattr(
-            publish_commands, f"cmd_{args.command}"
+        handler = next(
+            getattr(module, f"cmd_{args.command}")
+            for module in _COMMAND_MODULES
+            if hasattr(module, f"cmd_{args.command}")
         )
         return handler(self, args)
 
 
 NbmcpMagics.mcp.__doc__ = mcp_help(_PARSER)
+
+_COMMAND_MODULES = (commands, publish_commands)
+"""Where ``%mcp NAME`` finds its ``cmd_NAME`` (each module one family of subcommands)."""
 
 _state: dict[str, Any] = {}
 _lock = threading.Lock()

@@ -52,6 +52,8 @@ class _Published:
     reached: str | None = None
     """Why the public URL did not answer from here (``None``: it did)."""
     watcher: threading.Event = field(default_factory=threading.Event)
+    """Set to end the watching thread."""
+    watching: threading.Thread | None = None
 
 
 class Publishing:
@@ -145,6 +147,9 @@ class Publishing:
             if published is None:
                 return
             published.watcher.set()
+            watching = published.watching
+            if watching is not None and watching is not threading.current_thread():
+                watching.join(2 * _WATCH_EVERY)  # it wakes at once: nothing left running
             published.tunnel.close()
             config = self.config
             config.public_url = published.public_url
@@ -256,7 +261,8 @@ class Publishing:
                     )
                     return
 
-        threading.Thread(target=watch, name="nbmcp-tunnel-watch", daemon=True).start()
+        published.watching = threading.Thread(target=watch, name="nbmcp-tunnel-watch", daemon=True)
+        published.watching.start()
 
 
 def _answers(url: str) -> str | None:
