@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -43,6 +44,16 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in _ENV_STRIP:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``XDG_CONFIG_HOME`` in a temporary directory and no ``NBMCP_OAUTH_STORE``: the built-in
+    OAuth store lands in ``<it>/nbmcp``. Autouse in tests/oauth and tests/connect (their conftests)."""
+    home = tmp_path / "config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.delenv("NBMCP_OAUTH_STORE", raising=False)
+    return home
 
 
 @pytest.fixture

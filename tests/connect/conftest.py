@@ -8,9 +8,6 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """``XDG_CONFIG_HOME`` in a temporary directory (the built-in OAuth store lands under it)."""
-    home = tmp_path / "config"
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
-    monkeypatch.delenv("NBMCP_OAUTH_STORE", raising=False)
-    return home
+def own_config_home(config_home: Path) -> Path:
+    """Every test here gets ``config_home`` (tests/conftest.py)."""
+    return config_home

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from nbmcp.connect.probe import ConnectError, _may_carry_key, probe, split_url
 from nbmcp.errors import NbmcpError
+from tests.httpkit import QuietHandler, serve_handler
 
 
 @pytest.mark.parametrize(
@@ -47,32 +46,18 @@ def stub() -> Iterator[tuple[str, dict[str, Any]]]:
     seen: list[dict[str, str]] = []
     answers["seen"] = seen
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def _answer(self) -> None:
             seen.append({k.lower(): v for k, v in self.headers.items()})
             length = int(self.headers.get("content-length") or 0)
             self.rfile.read(length)
-            status, body, headers = answers["health" if self.path.endswith("/health") else "mcp"]
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.reply(*answers["health" if self.path.endswith("/health") else "mcp"])
 
         do_GET = _answer
         do_POST = _answer
 
-        def log_message(self, *args: Any) -> None:
-            return None
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", answers
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(10)
+    with serve_handler(Handler) as base:
+        yield base, answers
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,7 @@ plain http from another host: the hidden-textarea fallback must copy the same te
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ import pytest
 
 from nbmcp.connect import ConnectTarget, connect_info
 from nbmcp.notebook.connect_view import ConnectView
+from tests.httpkit import QuietHandler, serve_handler
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -35,24 +34,12 @@ def page_url() -> Iterator[str]:
         f"<!doctype html><meta charset=utf-8><title>connect</title>{ConnectView(INFO)._repr_html_()}".encode()
     )
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("content-type", "text/html; charset=utf-8")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.reply(200, body, {"content-type": "text/html; charset=utf-8"})
 
-        def log_message(self, *args: Any) -> None:
-            return None
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(10)
+    with serve_handler(Handler) as base:
+        yield f"{base}/"
 
 
 @pytest.fixture(scope="module")

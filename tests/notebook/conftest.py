@@ -9,25 +9,13 @@ import pytest
 
 os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")  # jupyter_core warns about its old paths otherwise
 
-from tests.notebook.kernelkit import Kernel
+from tests.notebook.kernelkit import Kernel, kernel_fixture, started_kernel
 
-
-@pytest.fixture
-def kernel() -> Iterator[Kernel]:
-    """A fresh ``python3`` kernel with ``%load_ext nbmcp`` done."""
-    k = Kernel()
-    try:
-        k.run("%load_ext nbmcp").ok()
-        yield k
-    finally:
-        k.shutdown()
+__all__ = ["kernel_fixture"]
 
 
 @pytest.fixture
 def bare_kernel() -> Iterator[Kernel]:
     """A fresh ``python3`` kernel, nothing loaded."""
-    k = Kernel()
-    try:
+    with started_kernel() as k:
         yield k
-    finally:
-        k.shutdown()

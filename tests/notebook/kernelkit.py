@@ -11,13 +11,16 @@ order of events, not durations.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import queue
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from jupyter_client.manager import KernelManager
 
 STARTUP = 60.0
@@ -222,3 +225,25 @@ class Kernel:
             if self.km.has_kernel:
                 self.km.shutdown_kernel(now=False)
             self.km.cleanup_resources()
+
+
+@contextlib.contextmanager
+def started_kernel(*setup: str) -> Iterator[Kernel]:
+    """A fresh ``python3`` kernel that ran each ``setup`` cell without error; shut down at the end."""
+    k = Kernel()
+    try:
+        for cell in setup:
+            k.run(cell).ok()
+        yield k
+    finally:
+        k.shutdown()
+
+
+@pytest.fixture(name="kernel")
+def kernel_fixture() -> Iterator[Kernel]:
+    """The ``kernel`` fixture: a fresh ``python3`` kernel with ``%load_ext nbmcp`` done.
+
+    tests/notebook/conftest.py offers it; a test module elsewhere imports ``kernel_fixture``.
+    """
+    with started_kernel("%load_ext nbmcp") as k:
+        yield k

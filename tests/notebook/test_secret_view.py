@@ -16,7 +16,6 @@ import os
 import queue
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +43,6 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("NBMCP_OAUTH_STORE", "memory")
     monkeypatch.delenv("NBMCP_API_KEY", raising=False)
-
-
-@pytest.fixture
-def kernel() -> Iterator[Kernel]:
-    k = Kernel()
-    try:
-        k.run("%load_ext nbmcp").ok()
-        yield k
-    finally:
-        k.shutdown()
 
 
 def _widget_open(reply: Reply) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import ssl
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -108,8 +109,8 @@ OAUTH_FIELDS = (
 """Every form and query field those endpoints and the consent page read (for fuzzing)."""
 
 
-def client() -> httpx.Client:
-    return httpx.Client(timeout=TIMEOUT, trust_env=False, follow_redirects=False)
+def client(verify: ssl.SSLContext | bool = True) -> httpx.Client:
+    return httpx.Client(timeout=TIMEOUT, trust_env=False, follow_redirects=False, verify=verify)
 
 
 @dataclass

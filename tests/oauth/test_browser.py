@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -20,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from nbmcp import MCPServer
+from tests.httpkit import QuietHandler, serve_handler
 from tests.oauth.consentkit import authorize_url, base_of, client, oauth_server, pkce, register
 
 pytestmark = pytest.mark.timeout(120)
@@ -40,26 +39,15 @@ def callback() -> Iterator[tuple[str, list[dict[str, list[str]]]]]:
     """A stand-in for the client's redirect URI: records what the browser brought back."""
     got: list[dict[str, list[str]]] = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             if urlsplit(self.path).path == "/callback":  # not the browser's /favicon.ico
                 got.append(parse_qs(urlsplit(self.path).query))
             body = b"<!doctype html><title>Connected</title><h1>Connected</h1>"
-            self.send_response(200)
-            self.send_header("content-type", "text/html")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.reply(200, body, {"content-type": "text/html"})
 
-        def log_message(self, *args: Any) -> None:
-            return None
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/callback", got
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_handler(Handler) as base:
+        yield f"{base}/callback", got
 
 
 @pytest.fixture

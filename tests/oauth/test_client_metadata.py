@@ -15,7 +15,6 @@ import socket
 import ssl
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from cryptography.x509.oid import NameOID
 
 from nbmcp.auth.client_metadata import DocumentCache, check_document_url, is_public_address
 from nbmcp.auth.oauth_error import OAuthError
+from tests.httpkit import QuietHandler, serve_handler
 from tests.oauth.consentkit import base_of, client, fill_consent, oauth_server, pkce
 
 pytestmark = pytest.mark.timeout(60)
@@ -213,27 +213,14 @@ def site(tmp_path: Path) -> Iterator[tuple[Site, DocumentCache]]:
     cert, key = _certificate(tmp_path)
     served = Site()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             served.hits.append(self.path)
             status, headers, body = served.routes.get(self.path, (404, {}, b"{}"))
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.reply(status, body, headers)
 
-        def log_message(self, *args: Any) -> None:
-            return None
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    served.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
 
     async def resolve(host: str, _port: int) -> list[str]:
         assert host == HOST
@@ -241,9 +228,9 @@ def site(tmp_path: Path) -> Iterator[tuple[Site, DocumentCache]]:
 
     trust = ssl.create_default_context(cafile=str(cert))
     docs = DocumentCache(resolver=resolve, allow=lambda a: a.is_loopback, ssl_context=trust)
-    yield served, docs
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_handler(Handler, tls=context) as base:
+        served.port = int(base.rsplit(":", 1)[1])
+        yield served, docs
 
 
 def test_a_good_document_is_read_and_cached(site: tuple[Site, DocumentCache]) -> None:

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from nbmcp import MCPServer
-from tests.notebook.kernelkit import Kernel
+from tests.notebook.kernelkit import Kernel, kernel_fixture  # noqa: F401  (the kernel fixture)
 from tests.oauth.consentkit import (
     REDIRECT,
     approve_form,
@@ -70,16 +70,6 @@ def test_code_on_the_page_approves_from_python(server: MCPServer) -> None:
             and location.params["state"] == "st-1"
         )
         assert server.oauth.waiting() == []
-
-
-@pytest.fixture
-def kernel() -> Iterator[Kernel]:
-    k = Kernel()
-    try:
-        k.run("%load_ext nbmcp").ok()
-        yield k
-    finally:
-        k.shutdown()
 
 
 def test_magics_start_oauth_masks_the_key_and_approve_confirms(kernel: Kernel) -> None:

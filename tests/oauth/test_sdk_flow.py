@@ -9,6 +9,7 @@ on the same port with the same config directory, and the tokens the SDK holds st
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -53,10 +54,15 @@ class Storage:
 
 
 class Person:
-    """The SDK's redirect and callback handlers: a person approving on the consent page."""
+    """The SDK's redirect and callback handlers: a person approving on the consent page.
 
-    def __init__(self, key: str | None) -> None:
+    ``verify`` is how the person's browser checks the server's certificate (httpx's ``verify``:
+    a context trusting a test CA for a server behind TLS).
+    """
+
+    def __init__(self, key: str | None, verify: ssl.SSLContext | bool = True) -> None:
         self.key = key
+        self.verify = verify
         self.visits: list[str] = []
         self.result: AuthorizationCodeResult | None = None
 
@@ -66,7 +72,7 @@ class Person:
         key = self.key
 
         def approve() -> Any:
-            with client() as http:
+            with client(verify=self.verify) as http:
                 return fill_consent(http, url, key)
 
         consent = await anyio.to_thread.run_sync(approve)
@@ -82,9 +88,11 @@ class Person:
         return self.result
 
 
-def provider(url: str, storage: Storage, person: Person) -> OAuthClientProvider:
+def oauth_provider(
+    url: str, storage: Storage, person: Person, client_name: str = "SDK judge"
+) -> OAuthClientProvider:
     metadata = OAuthClientMetadata(
-        client_name="SDK judge",
+        client_name=client_name,
         redirect_uris=[REDIRECT],  # type: ignore[list-item]
         grant_types=["authorization_code", "refresh_token"],
         response_types=["code"],
@@ -127,7 +135,7 @@ def test_sdk_discovers_registers_consents_calls_refreshes_and_survives_a_restart
             assert bare.status_code == 401
             assert 'resource_metadata="' in bare.headers["www-authenticate"]
 
-        auth = provider(url, storage, person)
+        auth = oauth_provider(url, storage, person)
         run(lambda: _expect(call_add(url, auth), 42))
         assert len(person.visits) == 1  # one consent, with PKCE S256 and the resource
         visit = httpx.URL(person.visits[0])
@@ -154,7 +162,7 @@ def test_sdk_discovers_registers_consents_calls_refreshes_and_survives_a_restart
         with client() as http:
             assert call_tool(http, base_of(url), second.access_token).status_code == 200
         person.key = None  # any new consent would fail the test
-        fresh = provider(url, storage, person)
+        fresh = oauth_provider(url, storage, person)
         run(lambda: _expect(call_add(url, fresh), 42))
         fresh.context.token_expiry_time = 1.0  # and the refresh token issued before the restart
         run(lambda: _expect(call_add(url, fresh), 42))

@@ -38,6 +38,7 @@ __all__ = [
     "health_url",
     "read_messages",
     "rpc",
+    "stop_process",
 ]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -240,6 +241,18 @@ class CliServer:
         )
 
 
+def stop_process(proc: subprocess.Popen[Any], timeout: float = 15.0) -> None:
+    """Stop ``proc`` as Ctrl-C would (SIGINT) if it still runs; kill it if it has not exited
+    within ``timeout`` s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)
+
+
 def nbmcp_command() -> list[str]:
     exe = shutil.which("nbmcp")
     return [exe] if exe else [sys.executable, "-m", "nbmcp.cli"]
@@ -274,10 +287,4 @@ def cli_server(
         wait_healthy(url, proc, ready_timeout)
         yield server
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
+        stop_process(proc)

@@ -7,7 +7,6 @@ verification off: what passes here passes for a client that checks certificates.
 from __future__ import annotations
 
 import contextlib
-import signal
 import ssl
 import subprocess
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 import httpx
 import trustme
 
-from tests.peers.peerkit import nbmcp_command
+from tests.peers.peerkit import nbmcp_command, stop_process
 from tests.peers.tools import ROOT, free_port
 
 
@@ -89,11 +88,6 @@ def serve_https(target: str, certs: Certs, *extra: str) -> Iterator[tuple[int, s
         wait_https(f"https://127.0.0.1:{port}/health", certs.context(), proc)
         yield port, proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_process(proc)
         if proc.stdout is not None and not proc.stdout.closed:
             proc.communicate(timeout=15)  # not read by the test: drain and close the pipes

@@ -60,6 +60,13 @@ def cloudflared_env(tunnel_kit: TunnelKit, monkeypatch: pytest.MonkeyPatch) -> T
 
 
 @pytest.fixture
+def provider_env(request: pytest.FixtureRequest, provider: str) -> TunnelKit:
+    """``ngrok_env`` or ``cloudflared_env``, as the test's ``provider`` parameter names."""
+    kit: TunnelKit = request.getfixturevalue(f"{provider}_env")
+    return kit
+
+
+@pytest.fixture
 def server() -> Iterator[MCPServer]:
     """A running nbmcp server that accepts the doubles' public names as Host."""
     mcp = MCPServer(allowed_hosts=[*DEFAULT_ALLOWED_HOSTS, *PUBLIC_NAMES])

@@ -39,7 +39,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+
+from nbmcp import MCPServer
+from nbmcp.errors import TunnelError
+from nbmcp.tunnel import Tunnel, open_tunnel
 
 PUBLIC_NAMES = ("ngrok.nbmcp.test", "cloudflared.nbmcp.test", "public.nbmcp.test")
 HOSTS = Path("/etc/hosts")
@@ -99,6 +104,69 @@ def records(folder: Path, program: str) -> list[dict[str, Any]]:
         with contextlib.suppress(ValueError):  # being rewritten: os.replace makes that rare
             found.append(json.loads(path.read_text()))
     return found
+
+
+def only_record(folder: Path, program: str) -> dict[str, object]:
+    """The one record ``program``'s double wrote in ``folder``; fails if there is not exactly one."""
+    found = records(folder, program)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def tunnel_fixture(provider: str) -> Any:
+    """A ``tunnel`` fixture: ``provider``'s tunnel (through its double) to the ``server`` fixture.
+
+    In a test module: ``tunnel = tunnel_fixture("ngrok")``. It asks for the ``<provider>_env``
+    fixture (tests/tunnel/conftest.py) first, and closes the tunnel at the end.
+    """
+
+    @pytest.fixture(name="tunnel")
+    def _tunnel(request: pytest.FixtureRequest, server: MCPServer) -> Iterator[Tunnel]:
+        request.getfixturevalue(f"{provider}_env")
+        assert server.port is not None
+        opened = open_tunnel(server.port, provider)
+        yield opened
+        opened.close()
+
+    return _tunnel
+
+
+def assert_a_silent_agent_is_given_up_on(
+    server: MCPServer, provider: str, monkeypatch: pytest.MonkeyPatch, match: str
+) -> None:
+    """A double that never says its URL (``NBMCP_FAKE_MODE=hang``): a ``TunnelError`` after 2 s
+    matching ``match``, and no agent left behind."""
+    monkeypatch.setenv("NBMCP_FAKE_MODE", "hang")
+    assert server.port is not None
+    with pytest.raises(TunnelError, match=match):
+        open_tunnel(server.port, provider, timeout=2)
+    assert tunnel_children() == []
+
+
+def kill_the_agent(tunnel: Tunnel, folder: Path, program: str) -> str | None:
+    """SIGKILL the tunnel's double (its one record in ``folder``), wait until the tunnel sees it
+    down, and return ``tunnel.problem()``."""
+    kill(int(str(only_record(folder, program)["pid"])))
+    wait_for(lambda: not tunnel.alive())
+    return tunnel.problem()
+
+
+def close_twice(tunnel: Tunnel) -> str | None:
+    """Close ``tunnel`` twice (the second a no-op), check it is down and left no agent behind,
+    and return ``tunnel.problem()``."""
+    tunnel.close()
+    tunnel.close()
+    assert not tunnel.alive()
+    assert tunnel_children() == []
+    return tunnel.problem()
+
+
+def assert_the_server_outlives(tunnel: Tunnel, server: MCPServer) -> None:
+    """The local server still answers /health; closing the tunnel then leaves no agent behind."""
+    with httpx.Client() as client:  # the local server keeps serving
+        assert client.get(f"http://127.0.0.1:{server.port}/health").status_code == 200
+    tunnel.close()
+    assert tunnel_children() == []
 
 
 def kill(pid: int) -> None:

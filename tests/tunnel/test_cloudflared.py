@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -12,24 +11,14 @@ import pytest
 from nbmcp import MCPServer
 from nbmcp.errors import TunnelError
 from nbmcp.tunnel import Tunnel, open_tunnel
-from tests.tunnel.kit import TunnelKit, kill, records, tunnel_children, wait_for
+from tests.tunnel import kit
+from tests.tunnel.kit import TunnelKit
 from tests.tunnel.upstream import Upstream
 
 PUBLIC = re.compile(r"^https://cloudflared\.nbmcp\.test:\d+$")
 
 
-@pytest.fixture
-def tunnel(cloudflared_env: TunnelKit, server: MCPServer) -> Iterator[Tunnel]:
-    assert server.port is not None
-    opened = open_tunnel(server.port, "cloudflared")
-    yield opened
-    opened.close()
-
-
-def _record(folder: Path) -> dict[str, object]:
-    found = records(folder, "cloudflared")
-    assert len(found) == 1, found
-    return found[0]
+tunnel = kit.tunnel_fixture("cloudflared")
 
 
 def test_the_public_url_answers_health_over_https(
@@ -44,7 +33,7 @@ def test_the_public_url_answers_health_over_https(
     with httpx.Client(verify=cloudflared_env.ssl_context()) as client:
         answer = client.get(tunnel.public_url + "/health")
     assert answer.status_code == 200 and answer.json()["status"] == "ok"
-    argv = _record(records_dir)["argv"]
+    argv = kit.only_record(records_dir, "cloudflared")["argv"]
     assert argv == [
         "tunnel",
         "--no-autoupdate",
@@ -91,7 +80,7 @@ def test_a_get_event_stream_is_held_until_it_ends(
     ):
         answer = client.get(tunnel.public_url + "/stream", timeout=20)
     assert answer.text == "data: one\n\ndata: two\n\n"
-    assert _record(records_dir)["held"] == 1
+    assert kit.only_record(records_dir, "cloudflared")["held"] == 1
 
 
 def test_a_failed_quick_tunnel_request_is_one_line(
@@ -106,37 +95,26 @@ def test_a_failed_quick_tunnel_request_is_one_line(
     assert message.startswith(
         "cloudflared exited (code 1) before the tunnel was up: failed to request quick Tunnel"
     )
-    assert tunnel_children() == []
+    assert kit.tunnel_children() == []
 
 
 def test_a_cloudflared_that_says_nothing_is_given_up_on_in_time(
     cloudflared_env: TunnelKit, server: MCPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("NBMCP_FAKE_MODE", "hang")
-    assert server.port is not None
-    with pytest.raises(TunnelError, match=r"^cloudflared gave no tunnel URL within 2 s$"):
-        open_tunnel(server.port, "cloudflared", timeout=2)
-    assert tunnel_children() == []
+    kit.assert_a_silent_agent_is_given_up_on(
+        server, "cloudflared", monkeypatch, r"^cloudflared gave no tunnel URL within 2 s$"
+    )
 
 
 def test_a_killed_cloudflared_is_reported_in_one_line(
     tunnel: Tunnel, records_dir: Path, server: MCPServer
 ) -> None:
-    kill(int(str(_record(records_dir)["pid"])))
-    wait_for(lambda: not tunnel.alive())
-    assert tunnel.problem() == "cloudflared exited (signal 9)"
-    with httpx.Client() as client:
-        assert client.get(f"http://127.0.0.1:{server.port}/health").status_code == 200
-    tunnel.close()
-    assert tunnel_children() == []
+    assert kit.kill_the_agent(tunnel, records_dir, "cloudflared") == "cloudflared exited (signal 9)"
+    kit.assert_the_server_outlives(tunnel, server)
 
 
 def test_close_is_idempotent_and_leaves_nothing(tunnel: Tunnel) -> None:
-    tunnel.close()
-    tunnel.close()
-    assert not tunnel.alive()
-    assert tunnel.problem() == "the tunnel was closed (cloudflared stopped)"
-    assert tunnel_children() == []
+    assert kit.close_twice(tunnel) == "the tunnel was closed (cloudflared stopped)"
 
 
 def test_the_default_is_cloudflared_without_a_token(cloudflared_env: TunnelKit, server: MCPServer) -> None:

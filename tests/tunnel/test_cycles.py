@@ -37,22 +37,18 @@ def _cycle(provider: str, port: int, kit: TunnelKit) -> None:
 
 
 @pytest.mark.parametrize("provider", ["ngrok", "cloudflared"])
-def test_cycles_leave_nothing_behind(
-    provider: str, tunnel_kit: TunnelKit, server: MCPServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    env = tunnel_kit.ngrok_env() if provider == "ngrok" else tunnel_kit.cloudflared_env()
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+def test_cycles_leave_nothing_behind(provider: str, provider_env: TunnelKit, server: MCPServer) -> None:
     assert server.port is not None
-    _cycle(provider, server.port, tunnel_kit)  # warm-up: lazy imports, caches
+    _cycle(provider, server.port, provider_env)  # warm-up: lazy imports, caches
     fds, threads = _open_fds(), threading.active_count()
     private = set(Path(tempfile.gettempdir()).glob("nbmcp-ngrok-*"))
     for _ in range(CYCLES):
-        _cycle(provider, server.port, tunnel_kit)
+        _cycle(provider, server.port, provider_env)
         assert tunnel_children() == []
     assert _open_fds() == fds
     assert threading.active_count() == threads
-    assert set(Path(tempfile.gettempdir()).glob("nbmcp-ngrok-*")) == private
+    left = set(Path(tempfile.gettempdir()).glob("nbmcp-ngrok-*")) - private
+    assert left == set(), "no private agent folder of these cycles is left"  # others may come and go
 
 
 PUBLISH_CYCLES = 50

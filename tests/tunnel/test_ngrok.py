@@ -7,7 +7,6 @@ import logging
 import os
 import re
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -16,24 +15,14 @@ import pytest
 from nbmcp import MCPServer
 from nbmcp.errors import TunnelError
 from nbmcp.tunnel import Tunnel, open_tunnel
-from tests.tunnel.kit import TunnelKit, kill, records, tunnel_children, wait_for
+from tests.tunnel import kit
+from tests.tunnel.kit import TunnelKit
 from tests.tunnel.upstream import Upstream
 
 PUBLIC = re.compile(r"^https://ngrok\.nbmcp\.test:\d+$")
 
 
-@pytest.fixture
-def tunnel(ngrok_env: TunnelKit, server: MCPServer) -> Iterator[Tunnel]:
-    assert server.port is not None
-    opened = open_tunnel(server.port, "ngrok")
-    yield opened
-    opened.close()
-
-
-def _record(folder: Path) -> dict[str, object]:
-    found = records(folder, "ngrok")
-    assert len(found) == 1, found
-    return found[0]
+tunnel = kit.tunnel_fixture("ngrok")
 
 
 def test_the_public_url_answers_health_over_https(tunnel: Tunnel, ngrok_env: TunnelKit) -> None:
@@ -81,7 +70,7 @@ def test_the_token_is_never_on_the_command_line_nor_in_logs(
     caplog.set_level(logging.DEBUG)
     assert server.port is not None
     tunnel = open_tunnel(server.port, "ngrok")
-    record = _record(records_dir)
+    record = kit.only_record(records_dir, "ngrok")
     with open(f"/proc/{record['pid']}/cmdline", "rb") as cmdline:
         argv = cmdline.read().split(b"\0")
     with httpx.Client(verify=ngrok_env.ssl_context()) as client:
@@ -103,7 +92,7 @@ def test_the_inspector_is_off_in_the_agent_config(
     with open_tunnel(echo.port, "ngrok") as tunnel:
         with httpx.Client(verify=ngrok_env.ssl_context()) as client:
             client.get(tunnel.public_url + "/echo", headers={"Authorization": "Bearer consent-secret"})
-        record = _record(records_dir)
+        record = kit.only_record(records_dir, "ngrok")
         with urllib.request.urlopen(f"{record['api_url']}/api/requests/http", timeout=10) as answer:
             captured = json.load(answer)
     assert record["inspect_db_size"] == -1
@@ -118,7 +107,7 @@ def test_a_reserved_domain_is_asked_for(ngrok_env: TunnelKit, server: MCPServer,
         assert re.match(r"^https://public\.nbmcp\.test:\d+$", tunnel.public_url), tunnel.public_url
         with httpx.Client(verify=ngrok_env.ssl_context()) as client:
             assert client.get(tunnel.public_url + "/health").status_code == 200
-    body = _record(records_dir)["endpoints"][0]["body"]  # type: ignore[index]
+    body = kit.only_record(records_dir, "ngrok")["endpoints"][0]["body"]  # type: ignore[index]
     assert body["url"] == "https://public.nbmcp.test"
 
 
@@ -128,7 +117,7 @@ def test_a_domain_ngrok_refuses_is_one_line(ngrok_env: TunnelKit, server: MCPSer
         open_tunnel(server.port, "ngrok", domain="not-mine.invalid")
     message = str(caught.value)
     assert "\n" not in message and "not reserved" in message and "HTTP 400" in message
-    assert tunnel_children() == []
+    assert kit.tunnel_children() == []
 
 
 def test_a_bad_token_is_one_line_with_the_token_cut_out(
@@ -145,39 +134,26 @@ def test_a_bad_token_is_one_line_with_the_token_cut_out(
     assert token not in message and caught.value.__cause__ is None
     assert "Your authtoken: [redacted]" in caplog.text  # pyngrok logged the line; the filter cut it
     assert token not in caplog.text
-    assert tunnel_children() == []
+    assert kit.tunnel_children() == []
 
 
 def test_an_agent_that_says_nothing_is_given_up_on_in_time(
     ngrok_env: TunnelKit, server: MCPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("NBMCP_FAKE_MODE", "hang")
-    assert server.port is not None
-    with pytest.raises(TunnelError, match=r"did not come up within 2 s"):
-        open_tunnel(server.port, "ngrok", timeout=2)
-    assert tunnel_children() == []
+    kit.assert_a_silent_agent_is_given_up_on(server, "ngrok", monkeypatch, r"did not come up within 2 s")
 
 
 def test_a_killed_agent_is_reported_in_one_line(
     tunnel: Tunnel, records_dir: Path, server: MCPServer, ngrok_env: TunnelKit
 ) -> None:
-    kill(int(str(_record(records_dir)["pid"])))
-    wait_for(lambda: not tunnel.alive())
-    problem = tunnel.problem()
+    problem = kit.kill_the_agent(tunnel, records_dir, "ngrok")
     assert problem is not None and "\n" not in problem
     assert problem.startswith("the ngrok agent exited (signal 9)")
-    with httpx.Client() as client:  # the local server keeps serving
-        assert client.get(f"http://127.0.0.1:{server.port}/health").status_code == 200
-    tunnel.close()
-    assert tunnel_children() == []
+    kit.assert_the_server_outlives(tunnel, server)
 
 
 def test_close_is_idempotent_and_leaves_nothing(tunnel: Tunnel) -> None:
-    tunnel.close()
-    tunnel.close()
-    assert not tunnel.alive()
-    assert tunnel.problem() == "the tunnel was closed (the ngrok agent stopped)"
-    assert tunnel_children() == []
+    assert kit.close_twice(tunnel) == "the tunnel was closed (the ngrok agent stopped)"
     assert "down" in repr(tunnel)
 
 
@@ -195,7 +171,7 @@ def test_two_tunnels_get_two_agents(ngrok_env: TunnelKit, server: MCPServer, rec
     assert server.port is not None
     with open_tunnel(server.port, "ngrok") as one, open_tunnel(server.port, "ngrok") as two:
         assert one.public_url != two.public_url
-        assert len({r["pid"] for r in records(records_dir, "ngrok")}) == 2
+        assert len({r["pid"] for r in kit.records(records_dir, "ngrok")}) == 2
         one.close()
         assert two.alive()
         with httpx.Client(verify=ngrok_env.ssl_context()) as client:

@@ -16,15 +16,12 @@ import anyio
 import httpx
 import httpx2
 import pytest
-from mcp.client.auth import OAuthClientProvider
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 
 from nbmcp import MCPServer
 from nbmcp.errors import ServerStateError, TunnelUnavailableError
-from tests.oauth.consentkit import REDIRECT, fill_consent
-from tests.oauth.test_sdk_flow import Storage
+from tests.oauth.test_sdk_flow import Person, Storage, oauth_provider
 from tests.tunnel.kit import TunnelKit, kill, records, wait_for
 
 pytestmark = [pytest.mark.timeout(120)]
@@ -60,33 +57,6 @@ def server() -> Iterator[MCPServer]:
     mcp.stop()
 
 
-class Person:
-    """The SDK's redirect handler: the owner approving on the consent page, over the public HTTPS URL."""
-
-    def __init__(self, key: str, kit: TunnelKit) -> None:
-        self.key, self.kit = key, kit
-        self.visits: list[str] = []
-        self.result: AuthorizationCodeResult | None = None
-
-    async def redirect(self, url: str) -> None:
-        self.visits.append(url)
-
-        def approve() -> Any:
-            with httpx.Client(verify=self.kit.ssl_context(), trust_env=False, timeout=15) as http:
-                return fill_consent(http, url, self.key)
-
-        consent = await anyio.to_thread.run_sync(approve)
-        assert consent.status == 303, consent.page[:400]
-        params = consent.params
-        self.result = AuthorizationCodeResult(
-            code=params["code"], state=params.get("state"), iss=params.get("iss")
-        )
-
-    async def callback(self) -> AuthorizationCodeResult:
-        assert self.result is not None
-        return self.result
-
-
 async def _call_add(
     url: str, kit: TunnelKit, *, headers: dict[str, str] | None = None, auth: Any = None
 ) -> int:
@@ -117,25 +87,16 @@ def _run(fn: Any) -> Any:
 
 
 def _sdk_oauth(url: str, kit: TunnelKit, key: str) -> tuple[int, Person]:
-    person = Person(key, kit)
-    metadata = OAuthClientMetadata(
-        client_name="Published judge",
-        redirect_uris=[REDIRECT],  # type: ignore[list-item]
-        grant_types=["authorization_code", "refresh_token"],
-        response_types=["code"],
-        token_endpoint_auth_method="none",
-    )
-    auth = OAuthClientProvider(url, metadata, Storage(), person.redirect, person.callback)
+    """The SDK's OAuth from a bare 401; the owner approves over the public HTTPS URL."""
+    person = Person(key, verify=kit.ssl_context())
+    auth = oauth_provider(url, Storage(), person, client_name="Published judge")
     return _run(lambda: _call_add(url, kit, auth=auth)), person
 
 
 @pytest.mark.parametrize("provider", ["ngrok", "cloudflared"])
 def test_publish_protects_and_serves_through_the_tunnel(
-    provider: str, server: MCPServer, tunnel_kit: TunnelKit, monkeypatch: pytest.MonkeyPatch
+    provider: str, server: MCPServer, provider_env: TunnelKit
 ) -> None:
-    env = tunnel_kit.ngrok_env() if provider == "ngrok" else tunnel_kit.cloudflared_env()
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
     local = server.url
     url = server.publish(provider)
     assert PUBLIC[provider].match(url), url
@@ -148,13 +109,13 @@ def test_publish_protects_and_serves_through_the_tunnel(
         server.publish("cloudflared" if provider == "ngrok" else "ngrok")
 
     # The key works through the tunnel; the official client lists and calls.
-    assert _run(lambda: _call_add(url, tunnel_kit, headers={"X-API-Key": KEY})) == 42
+    assert _run(lambda: _call_add(url, provider_env, headers={"X-API-Key": KEY})) == 42
     # OAuth from a bare 401: discovery, registration, consent with the owner key, token, call.
-    total, person = _sdk_oauth(url, tunnel_kit, KEY)
+    total, person = _sdk_oauth(url, provider_env, KEY)
     assert total == 42 and len(person.visits) == 1
     assert httpx.URL(person.visits[0]).params["resource"] == url, "the token's audience is the public URL"
 
-    with httpx.Client(verify=tunnel_kit.ssl_context(), trust_env=False, timeout=15) as http:
+    with httpx.Client(verify=provider_env.ssl_context(), trust_env=False, timeout=15) as http:
         bare = http.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
         assert bare.status_code == 401
         metadata = re.search(r'resource_metadata="([^"]+)"', bare.headers["www-authenticate"])
@@ -183,45 +144,41 @@ def test_publish_protects_and_serves_through_the_tunnel(
     assert plain.status_code == 200 and plain.json()["result"] == {}
 
 
-def test_a_generated_owner_key_when_none_is_set(
-    tunnel_kit: TunnelKit, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name, value in tunnel_kit.cloudflared_env().items():
-        monkeypatch.setenv(name, value)
+@pytest.fixture
+def keyless(cloudflared_env: TunnelKit, monkeypatch: pytest.MonkeyPatch) -> Iterator[MCPServer]:
+    """A server with no key set, not started, cloudflared's double set up; stopped at the end."""
     monkeypatch.delenv("NBMCP_API_KEY", raising=False)
     server = _server()
-    try:
-        url = server.publish()  # starts the server too; cloudflared: no ngrok token here
-        assert server.tunnel is not None and server.tunnel.provider == "cloudflared"
-        key = server.access_key
-        assert key and len(key) >= 24
-        assert _run(lambda: _call_add(url, tunnel_kit, headers={"Authorization": f"Bearer {key}"})) == 42
-        server.unpublish()
-        assert server.access_key is None, "the generated key goes with the OAuth publishing turned on"
-        again = server.publish()
-        assert server.access_key == key, "publishing again brings the same owner key back"
-        assert _run(lambda: _call_add(again, tunnel_kit, headers={"X-API-Key": key})) == 42
-    finally:
-        server.stop()
+    yield server
+    server.stop()
+
+
+def test_a_generated_owner_key_when_none_is_set(keyless: MCPServer, cloudflared_env: TunnelKit) -> None:
+    server = keyless
+    url = server.publish()  # starts the server too; cloudflared: no ngrok token here
+    assert server.tunnel is not None and server.tunnel.provider == "cloudflared"
+    key = server.access_key
+    assert key and len(key) >= 24
+    assert _run(lambda: _call_add(url, cloudflared_env, headers={"Authorization": f"Bearer {key}"})) == 42
+    server.unpublish()
+    assert server.access_key is None, "the generated key goes with the OAuth publishing turned on"
+    again = server.publish()
+    assert server.access_key == key, "publishing again brings the same owner key back"
+    assert _run(lambda: _call_add(again, cloudflared_env, headers={"X-API-Key": key})) == 42
+    server.stop()
     assert server.tunnel is None, "stop() closes the tunnel"
 
 
 def test_no_auth_publishes_open_with_a_loud_warning(
-    tunnel_kit: TunnelKit, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    keyless: MCPServer, cloudflared_env: TunnelKit, caplog: pytest.LogCaptureFixture
 ) -> None:
-    for name, value in tunnel_kit.cloudflared_env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("NBMCP_API_KEY", raising=False)
-    server = _server()
-    try:
-        with caplog.at_level("WARNING", logger="nbmcp"):
-            url = server.publish(no_auth=True)
-        warnings = [r.getMessage() for r in caplog.records if "no authentication" in r.getMessage()]
-        assert len(warnings) == 1 and "anyone who has the URL" in warnings[0]
-        assert server.token_verifier is None and server.auth_mode == "none"
-        assert _run(lambda: _call_add(url, tunnel_kit)) == 42
-    finally:
-        server.stop()
+    server = keyless
+    with caplog.at_level("WARNING", logger="nbmcp"):
+        url = server.publish(no_auth=True)
+    warnings = [r.getMessage() for r in caplog.records if "no authentication" in r.getMessage()]
+    assert len(warnings) == 1 and "anyone who has the URL" in warnings[0]
+    assert server.token_verifier is None and server.auth_mode == "none"
+    assert _run(lambda: _call_add(url, cloudflared_env)) == 42
 
 
 def test_missing_token_or_binary_is_one_line_and_the_server_keeps_serving(server: MCPServer) -> None:

@@ -25,12 +25,7 @@ def _run(fn: Callable[[], Awaitable[None]]) -> None:
 
 
 @pytest.mark.parametrize("provider", ["ngrok", "cloudflared"])
-def test_the_sdk_calls_a_tool_through_the_tunnel(
-    provider: str, tunnel_kit: TunnelKit, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    env = tunnel_kit.ngrok_env() if provider == "ngrok" else tunnel_kit.cloudflared_env()
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+def test_the_sdk_calls_a_tool_through_the_tunnel(provider: str, provider_env: TunnelKit) -> None:
     server = MCPServer("through", allowed_hosts=[*DEFAULT_ALLOWED_HOSTS, *PUBLIC_NAMES])
 
     @server.tool
@@ -47,7 +42,7 @@ def test_the_sdk_calls_a_tool_through_the_tunnel(
 
     async def call() -> None:
         async with (
-            httpx2.AsyncClient(verify=tunnel_kit.ssl_context(), timeout=15.0, trust_env=False) as http,
+            httpx2.AsyncClient(verify=provider_env.ssl_context(), timeout=15.0, trust_env=False) as http,
             streamable_http_client(tunnel.public_url + "/mcp", http_client=http) as (read, write),
             ClientSession(read, write) as session,
         ):
