@@ -1,7 +1,8 @@
 """``nbmcp serve``'s options applied to the server before it serves (:func:`configure`).
 
 Credentials are in :mod:`nbmcp.cli.credentials`; this module adds the rest: sessions, allowed
-hosts, CORS, limits, debug and the public URL a reverse proxy serves the server at.
+hosts, CORS, limits, debug, the public URL a reverse proxy serves the server at, the call
+journal and log (``--journal``, ``--log-calls``), and ``--otel``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from urllib.parse import urlsplit
 
 from nbmcp.cli.credentials import api_keys, use_builtin_oauth, use_issuer
 from nbmcp.config import expand_origins, is_loopback
-from nbmcp.errors import TargetError
+from nbmcp.errors import NbmcpError, TargetError
 
 __all__ = ["check_public_url", "configure"]
 
@@ -38,8 +39,22 @@ def configure(server: Any, args: argparse.Namespace) -> None:
     if args.cors:
         server.config.cors = cors(server.config.cors, args.cors)
     limits(server, args)
+    monitoring(server, args)
     if getattr(args, "public_url", None):
         server.public_url = check_public_url(args.public_url)  # its host joins the allowed hosts
+    if getattr(args, "otel", False):
+        otel(server)
+
+
+def otel(server: Any) -> None:
+    """``--otel``: the global providers from the ``OTEL_*`` variables, then a span per request."""
+    from nbmcp.telemetry import configure_from_environment, install
+
+    try:
+        configure_from_environment(server.name)
+        install(server.engine, True)
+    except (ImportError, RuntimeError) as exc:
+        raise TargetError(f"--otel: {exc}") from None
 
 
 def limits(server: Any, args: argparse.Namespace) -> None:
@@ -56,6 +71,20 @@ def limits(server: Any, args: argparse.Namespace) -> None:
             active_rate(server.config)
         except LimitError as exc:
             raise TargetError(f"--rate-limit: {exc}") from None
+
+
+def monitoring(server: Any, args: argparse.Namespace) -> None:
+    """``--journal FILE`` and ``--log-calls FILE``: where every finished call is kept."""
+    for flag, path, use in (
+        ("--journal", getattr(args, "journal", None), server.use_journal),
+        ("--log-calls", getattr(args, "log_calls", None), server.use_call_log),
+    ):
+        if path is None:
+            continue
+        try:
+            use(path)
+        except NbmcpError as exc:
+            raise TargetError(f"{flag}: {exc}") from None
 
 
 def cors(current: list[str], given: list[str]) -> list[str]:

@@ -30,10 +30,17 @@ def add_serve_parser(sub: Any) -> argparse.ArgumentParser:
     _credentials(serve)
     _access(serve)
     _publishing(serve)
+    _monitoring(serve)
     serve.add_argument(
         "--debug",
         action="store_true",
         help="add tracebacks to the errors clients get (for development on your own machine only)",
+    )
+    serve.add_argument(
+        "--otel",
+        action="store_true",
+        help="OpenTelemetry: a span per MCP request and the mcp.server.operation.duration histogram, "
+        'exported as the OTEL_* variables say (default otlp); needs pip install "nbmcp[otel]"',
     )
     return serve
 
@@ -151,6 +158,24 @@ def _publishing(serve: argparse.ArgumentParser) -> None:
         help="the base URL a reverse proxy serves this server at, e.g. https://host/nb: links the server "
         "writes (OAuth metadata, servers) carry it and its host is accepted; the proxy forwards "
         "https://host/nb/... here without the prefix, and https://host/.well-known/... as is",
+    )
+
+
+def _monitoring(serve: argparse.ArgumentParser) -> None:
+    add = serve.add_argument
+    add(
+        "--journal",
+        metavar="FILE",
+        default=None,
+        help="keep every finished call in this SQLite file (created 0600; WAL, readable while serving "
+        "and after a crash: SELECT * FROM calls); secrets redacted, arguments whole up to 64 KiB",
+    )
+    add(
+        "--log-calls",
+        metavar="FILE",
+        default=None,
+        help="append one JSON line per finished call to this file (created 0600), each written before "
+        "the answer leaves, so kill -9 loses no answered call",
     )
 
 

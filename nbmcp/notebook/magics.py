@@ -19,7 +19,7 @@ from traitlets import Bool, Float, Int, Unicode, observe
 from traitlets.config import Configurable
 
 from nbmcp.errors import ToolDefinitionError
-from nbmcp.notebook import capture, commands, publish_commands
+from nbmcp.notebook import capture, commands, monitor_commands, publish_commands
 from nbmcp.notebook.kernel import (
     current_server,
     main_thread_executor,
@@ -247,7 +247,7 @@ class NbmcpMagics(Magics, Configurable):
 
 NbmcpMagics.mcp.__doc__ = mcp_help(_PARSER)
 
-_COMMAND_MODULES = (commands, publish_commands)
+_COMMAND_MODULES = (commands, publish_commands, monitor_commands)
 """Where ``%mcp NAME`` finds its ``cmd_NAME`` (each module one family of subcommands)."""
 
 _state: dict[str, Any] = {}

@@ -16,10 +16,8 @@ from IPython.core.magic_arguments import MagicArgumentParser
 
 __all__ = ["RESERVED", "call_arguments", "mcp_help", "mcp_parser", "split"]
 
-RESERVED: dict[str, str] = {
-    "monitor": "a live view of the calls",
-}
-"""Subcommands that later releases fill; calling one now says so."""
+RESERVED: dict[str, str] = {}
+"""Subcommands that later releases fill (name -> what it will do); calling one now says so."""
 
 
 class Parser(MagicArgumentParser):
@@ -154,6 +152,21 @@ def mcp_parser() -> Parser:
     connect.add_argument(
         "--client", default=None, help="only this client (chatgpt, claude, cursor, vscode, ...)"
     )
+    sub.add_parser(
+        "stats",
+        help="usage statistics as a text table: calls, errors, p50/p95/p99 per tool, clients, last hour",
+        description="Totals since the server was built, latency percentiles over each tool's last "
+        "1,000 calls, calls per client and principal, and the calls of the last minutes. The value "
+        "returned is the table; server.stats() gives the same figures as a dict.",
+    )
+    sub.add_parser(
+        "monitor",
+        help="the live dashboard: server, tools (with a try-it form), the call feed, charts, schema, connect",
+        description="One widget that follows the server live: its URLs and clients, every tool with "
+        "its figures and a form to call it, the calls as they come (in flight marked, errors "
+        "highlighted), calls and latency over time, the Action schema and the connect settings. "
+        "server.dashboard() returns the same widget.",
+    )
     for name, what in RESERVED.items():
         sub.add_parser(name, help=f"{what} (not there yet)", add_help=False)
     sub.add_parser("help", help="this help; `%%mcp help COMMAND` for one command")
@@ -168,10 +181,12 @@ def mcp_help(parser: Parser) -> str:
         if name in RESERVED or name == "help":
             continue
         sections.append(sub.format_help().rstrip())
-    sections.append(
-        "Settings (%config NbmcpMagics.port = 8765): name, host, port, api_key, tool_timeout, freeze_gc.\n"
-        "Not there yet: " + ", ".join(f"%mcp {n}" for n in RESERVED) + "."
+    settings = (
+        "Settings (%config NbmcpMagics.port = 8765): name, host, port, api_key, tool_timeout, freeze_gc."
     )
+    if RESERVED:
+        settings += "\nNot there yet: " + ", ".join(f"%mcp {n}" for n in RESERVED) + "."
+    sections.append(settings)
     return "\n\n".join(sections)
 
 

@@ -20,11 +20,16 @@ from nbmcp.protocol.provider import Provider
 from nbmcp.protocol.session import LOG_LEVELS, Session, Sessions
 from nbmcp.protocol.versions import META_VERSION_KEY, check_supported, fit, negotiate
 
-__all__ = ["Engine", "ServerInfo"]
+__all__ = ["Engine", "RequestObserver", "ServerInfo"]
 
 logger = logging.getLogger("nbmcp")
 
 _Handler = Callable[[dict[str, Any], Exchange], Awaitable[dict[str, Any]]]
+
+RequestObserver = Callable[[dict[str, Any], Session], Callable[[dict[str, Any] | None], None]]
+"""Called as a request starts with the message and its session; what it returns is called with
+the answer (``None`` when an exception ends the request instead: the server stopping). Neither
+may raise. :mod:`nbmcp.telemetry` sets one as :attr:`Engine.observer`."""
 
 _USER_CODE = frozenset({"tools/call", "resources/read", "prompts/get", "completion/complete"})
 """Methods that run user code: they run as their own task so ``notifications/cancelled`` can stop them."""
@@ -83,6 +88,8 @@ class Engine:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.debug: Callable[[], bool] = lambda: False
         """Whether internal errors carry their traceback (``error.data.traceback``); read per error."""
+        self.observer: RequestObserver | None = None
+        """Watches every request (OpenTelemetry); ``None``, the default, costs one check per request."""
         self._running: dict[tuple[str | None, Any], asyncio.Task[dict[str, Any]]] = {}
         self._methods: dict[str, _Handler] = {
             "initialize": self._initialize,
@@ -113,6 +120,9 @@ class Engine:
         """Answer one request (a message with ``method`` and ``id``)."""
         msg_id = msg["id"]
         method: str = msg["method"]
+        observer = self.observer  # read once: another thread may turn it off meanwhile
+        done = observer(msg, session) if observer is not None else None
+        answer: dict[str, Any] | None = None  # what ``done`` sees: each return below sets it
         try:
             params = msg.get("params")
             if params is None:
@@ -134,19 +144,24 @@ class Engine:
                 result = await self._cancellable(handler, params, exchange)
             else:
                 result = await handler(params, exchange)
-            return jsonrpc.result_response(msg_id, result)
+            return (answer := jsonrpc.result_response(msg_id, result))
         except ProtocolError as exc:
-            return jsonrpc.error_response(msg_id, exc)
+            return (answer := jsonrpc.error_response(msg_id, exc))
         except asyncio.CancelledError:
             if _outer_task_cancelled():
                 raise  # the server is stopping, not the client cancelling
-            return jsonrpc.error_response(
-                msg_id, ProtocolError("Request cancelled", code=jsonrpc.REQUEST_CANCELLED)
+            return (
+                answer := jsonrpc.error_response(
+                    msg_id, ProtocolError("Request cancelled", code=jsonrpc.REQUEST_CANCELLED)
+                )
             )
         except Exception as exc:
             logger.exception("nbmcp: internal error while handling %s", method)
             data = {"traceback": traceback_text(exc)} if self.debug() else None
-            return jsonrpc.error_response(msg_id, InternalError("Internal error", data))
+            return (answer := jsonrpc.error_response(msg_id, InternalError("Internal error", data)))
+        finally:
+            if done is not None:
+                done(answer)
 
     def handle_notification(self, msg: dict[str, Any], session: Session) -> None:
         """Act on a client notification (never answered)."""

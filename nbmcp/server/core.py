@@ -6,6 +6,7 @@ Python from :class:`~nbmcp.server.calling.Calling`.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +22,7 @@ from nbmcp.monitor import Monitor
 from nbmcp.openapi import ActionSchemas
 from nbmcp.protocol import Engine, ServerInfo, Sessions
 from nbmcp.server.calling import Calling
+from nbmcp.server.monitoring import Monitoring
 from nbmcp.server.publishing import Publishing
 from nbmcp.server.registration import Registration
 from nbmcp.server.state import ServerState
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["MCPServer"]
 
 
-class MCPServer(Registration, Calling, Publishing):
+class MCPServer(Registration, Calling, Publishing, Monitoring):
     """An MCP server whose tools are your Python functions.
 
     Args:
@@ -76,6 +78,13 @@ class MCPServer(Registration, Calling, Publishing):
         public_url: The public base URL when a reverse proxy or platform terminates TLS in
             front of the server (``https://host/prefix``; the proxy removes the prefix): its
             host is let in, and every link the server writes carries it.
+        journal: A SQLite file that keeps every finished call (created 0600, WAL: readable
+            while serving and after a crash); :meth:`stats` and :meth:`calls` read memory.
+        log_calls: A file that gets one JSON line per finished call (created 0600), written
+            before the answer leaves, so ``kill -9`` loses no answered call.
+        telemetry: OpenTelemetry (``pip install "nbmcp[otel]"``; off by default): ``True`` for the
+            global providers, a ``TracerProvider``, a ``MeterProvider`` or a ``(tracer_provider,
+            meter_provider)`` pair (``None`` in it: the global one); see :mod:`nbmcp.telemetry`.
 
     Example::
 
@@ -117,6 +126,9 @@ class MCPServer(Registration, Calling, Publishing):
         max_sessions: int = 1000,
         debug: bool = False,
         public_url: str | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        log_calls: str | os.PathLike[str] | None = None,
+        telemetry: Any = False,
     ) -> None:
         self.config = ServerConfig(
             host=host,
@@ -139,9 +151,14 @@ class MCPServer(Registration, Calling, Publishing):
             self.config.allowed_hosts = list(allowed_hosts)
         self.monitor = Monitor()
         self.registry = Registry(self.monitor, config=self.config)
+        self._init_monitoring(journal, log_calls)
         self.info = ServerInfo(name, version, title=title, instructions=instructions, website_url=website_url)
         self.engine = Engine(self.registry, self.info, Sessions(session_ttl, max_sessions=max_sessions))
         self.engine.debug = lambda: self.config.debug
+        if telemetry:  # imported only when asked for: OpenTelemetry is an optional extra
+            from nbmcp.telemetry import install
+
+            install(self.engine, telemetry)
         self.registry.on_change(self._announce)
         self.endpoint = McpEndpoint(self.engine, self.config)
         self.guards: list[Layer] = default_layers(self.config, lambda: self.token_verifier)
@@ -377,6 +394,7 @@ class MCPServer(Registration, Calling, Publishing):
                 raise
             self._background = background
             self.state = ServerState.RUNNING
+            self._serving_began()
             threading.Thread(target=lane.warm, name="nbmcp-app", daemon=True).start()
             return str(self.url)
 
@@ -387,6 +405,7 @@ class MCPServer(Registration, Calling, Publishing):
             background, self._background = self._background, None
             if background is not None:
                 background.stop()
+                self._serving_ended()
             self._shutdown_executor()
             self.engine.loop = None
             self.engine.sessions.clear()

@@ -50,10 +50,10 @@ def test_a_bad_cell_body_shows_its_own_error_once(kernel: Kernel) -> None:
     assert "'g'" not in kernel.run("%mcp tools").ok().text  # not registered
 
 
-def test_reserved_commands_say_they_are_not_there_yet(kernel: Kernel) -> None:
-    for command in ("monitor",):
-        shown = kernel.run(f"%mcp {command}").ok()
-        assert f"%mcp {command} is not there yet" in shown.stdout
+def test_every_subcommand_has_its_help(kernel: Kernel) -> None:
+    for command in ("publish", "unpublish", "connect", "monitor", "stats"):
+        shown = kernel.run(f"%mcp help {command}").ok().stdout
+        assert shown.startswith(f"usage: mcp {command}"), shown
 
 
 def test_schema_shows_the_checked_action_schema(kernel: Kernel) -> None:
