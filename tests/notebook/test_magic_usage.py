@@ -53,7 +53,8 @@ def test_a_bad_cell_body_shows_its_own_error_once(kernel: Kernel) -> None:
 def test_every_subcommand_has_its_help(kernel: Kernel) -> None:
     for command in ("publish", "unpublish", "connect", "monitor", "stats"):
         shown = kernel.run(f"%mcp help {command}").ok().stdout
-        assert shown.startswith(f"usage: mcp {command}"), shown
+        usage = shown.split("\n\n")[1].strip()  # IPython's "::" header, then the usage line
+        assert usage.startswith(f"%mcp {command}"), shown
 
 
 def test_schema_shows_the_checked_action_schema(kernel: Kernel) -> None:
