@@ -45,6 +45,11 @@ ROWS = 100
 PER_TOOL = 20
 RUNNING_SHOWN = 50
 SLOW_SECONDS = 1.0
+BUSY_EVENTS = 50
+"""Calls finished since the feed's last push past which the feed counts as busy."""
+BUSY_FEED_SECONDS = 0.5
+"""While busy, the feed's rows (the bulk of a push) go at most this often; totals still go
+every tick, and the last rows follow within a second once the calls stop."""
 
 
 class Feed:
@@ -81,6 +86,9 @@ class Feed:
         self.dropped = 0
         """Events the full queue pushed out (their calls still count in the totals)."""
         self.pushes = 0
+        self._feed_at = 0.0
+        self._feed_events = 0
+        self._feed_stale = False
 
     # -- the server's side ------------------------------------------------------------------
 
@@ -214,8 +222,12 @@ class Feed:
             state["facts"] = panes.server_pane(server, stats)
             state["clients"] = stats.get("clients") or {}
             state["per_minute"] = stats.get("per_minute") or []
-        if drained or not self._last:
-            state["feed"] = self._feed_rows()
+        if drained or self._feed_stale or not self._last:
+            if self._feed_due():
+                state["feed"] = self._feed_rows()
+                self._feed_at, self._feed_events, self._feed_stale = time.monotonic(), self.finished, False
+            else:
+                self._feed_stale = True
         if slow:
             key = (
                 tuple((name, id(tool)) for name, tool in list(server.tools.items())),
@@ -228,6 +240,15 @@ class Feed:
                 state["schema"] = panes.schema_pane(server)
                 state["connect"] = panes.connect_pane(server)
         return state
+
+    def _feed_due(self) -> bool:
+        """Whether the feed's rows go in this push: always, unless many calls came since the
+        last rows went and that was less than :data:`BUSY_FEED_SECONDS` ago (then a later
+        tick, within a second, sends them)."""
+        if not self._last:
+            return True
+        busy = self.finished - self._feed_events >= BUSY_EVENTS
+        return not busy or time.monotonic() - self._feed_at >= BUSY_FEED_SECONDS
 
     def _feed_rows(self) -> list[dict[str, Any]]:
         chosen: dict[str, CallRecord] = {}
