@@ -56,6 +56,8 @@ class Grants:
         self.clock = clock
         self._lock = threading.RLock()
         self._cache: dict[str, tuple[Principal, float, str]] = {}
+        self.revision = 0
+        """Counts revocations: whoever keeps verified tokens drops them when it moves."""
         self._pruned = 0.0
 
     # -- minting ----------------------------------------------------------------------------
@@ -153,6 +155,7 @@ class Grants:
             if fam is not None and not fam.get("revoked"):
                 self.store.put("families", family, {**fam, "revoked": True})
             self._cache.clear()
+            self.revision += 1
 
     def revoke(self, token: str, *, client_id: str | None) -> None:
         """RFC 7009: revoke a refresh token (its family) or an access token; unknown tokens are ignored."""
@@ -167,6 +170,7 @@ class Grants:
         with self._lock:
             self.store.put("revoked", str(claims["jti"]), {"exp": float(claims["exp"])})
             self._cache.clear()
+            self.revision += 1
 
     # -- verifying --------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -59,6 +60,8 @@ SCHEMA_PATHS = frozenset({"/openapi.json", "/openapi.yaml"})
 """The Action schema: open unless ``protect_schema=True``."""
 
 _METADATA = "nbmcp.resource_metadata"
+_TOKENS_MAX = 1024
+"""Verified tokens kept by the guard (each until it expires or anything is revoked)."""
 _URLS_MAX = 256  # (Host, scheme, prefix) combinations whose URLs are kept; a client picks the Host
 
 VerifierSource = Callable[[], "TokenVerifier | None"]
@@ -177,6 +180,8 @@ class AuthLayer:
         """Exact paths open to anyone; the built-in authorization server adds its own."""
         self._keys = _KeyCache()
         self._urls: dict[tuple[object, ...], tuple[str, str]] = {}
+        self._tokens: dict[str, _Verified] = {}
+        """Bearer tokens verified lately, so a busy client's calls skip the verifier."""
 
     def is_open(self, path: str, verifier: TokenVerifier | None = None) -> bool:
         """Whether ``path`` needs no credentials (see the module docstring).
@@ -208,6 +213,16 @@ class AuthLayer:
             return None
         metadata = None
         if verifier is not None:
+            if bearer:
+                hit = self._tokens.get(bearer)
+                if hit is not None and hit.holds(verifier, request, self.config):
+                    required = getattr(verifier, "required_scopes", ())
+                    lacking = missing_scopes(hit.principal, required) if required else None
+                    if lacking:
+                        return scope_refusal(request.scope, lacking)
+                    request.scope[_METADATA] = hit.metadata
+                    request.principal = hit.principal
+                    return None
             metadata, resource = self._urls_of(request)
             if bearer:
                 try:
@@ -223,10 +238,24 @@ class AuthLayer:
                 if lacking:
                     return scope_refusal(request.scope, lacking)
                 request.principal = principal
+                if bearer:
+                    self._remember(bearer, principal, verifier, request, metadata)
                 return None
         given = api_key is not None or bearer is not None
         header = challenge(metadata, error="invalid_token" if given else None)
         return Refusal(401, self._message(given, keys, verifier is not None), "unauthorized", [header])
+
+    def _remember(
+        self, bearer: str, principal: Principal, verifier: TokenVerifier, request: GuardRequest, metadata: str
+    ) -> None:
+        exp = principal.claims.get("exp") if principal.claims else None
+        if not isinstance(exp, (int, float)) or isinstance(exp, bool):
+            return  # no expiry to bound the entry: verified every time
+        if len(self._tokens) >= _TOKENS_MAX:
+            self._tokens.clear()
+        self._tokens[bearer] = _Verified(
+            principal, verifier, _where(request, self.config), float(exp), _revision(verifier), metadata
+        )
 
     def _urls_of(self, request: GuardRequest) -> tuple[str, str]:
         """The RFC 9728 document's URL and the resource (the MCP URL) as this request names the server.
@@ -235,15 +264,7 @@ class AuthLayer:
         token's audience is checked against it on every call.
         """
         scope, config = request.scope, self.config
-        server = scope.get("server")
-        seen = (
-            config.public_url,
-            request.headers.get("host"),
-            str(scope.get("scheme")),
-            str(scope.get("root_path", "")),
-            server if type(server) is tuple else repr(server),  # any ASGI server's form, hashable
-            config.port,
-        )
+        seen = _where(request, config)
         urls = self._urls.get(seen)
         if urls is None:
             base = base_url(scope, config)
@@ -261,6 +282,55 @@ class AuthLayer:
         what = "an access token or API key" if keys else "an access token"
         why = "invalid or expired credentials" if given else "missing credentials"
         return f"Unauthorized: {why} (send {what} as Authorization: Bearer)"
+
+
+def _revision(verifier: TokenVerifier) -> int:
+    revision = getattr(verifier, "revision", 0)
+    return revision if isinstance(revision, int) else 0
+
+
+def _where(request: GuardRequest, config: ServerConfig) -> tuple[object, ...]:
+    """What the resource URL (a token's audience) comes from, as :meth:`AuthLayer._urls_of` reads it."""
+    scope = request.scope
+    server = scope.get("server")
+    return (
+        config.public_url,
+        request.headers.get("host"),
+        str(scope.get("scheme")),
+        str(scope.get("root_path", "")),
+        server if type(server) is tuple else repr(server),
+        config.port,
+    )
+
+
+class _Verified:
+    """A token the verifier accepted: valid again for the same verifier, URL and revision until ``exp``."""
+
+    __slots__ = ("exp", "metadata", "principal", "revision", "verifier", "where")
+
+    def __init__(
+        self,
+        principal: Principal,
+        verifier: TokenVerifier,
+        where: tuple[object, ...],
+        exp: float,
+        revision: int,
+        metadata: str,
+    ) -> None:
+        self.principal = principal
+        self.verifier = verifier
+        self.where = where
+        self.exp = exp
+        self.revision = revision
+        self.metadata = metadata
+
+    def holds(self, verifier: TokenVerifier, request: GuardRequest, config: ServerConfig) -> bool:
+        return (
+            verifier is self.verifier
+            and time.time() < self.exp
+            and _revision(verifier) == self.revision
+            and _where(request, config) == self.where
+        )
 
 
 def add_open_paths(layers: Iterable[object], *paths: str) -> None:

@@ -177,6 +177,11 @@ class BuiltinOAuth:
             self._recent = (where, authority)
         return authority.grants.verify(token, resource)  # sync: no coroutine per call
 
+    @property
+    def revision(self) -> int:
+        """Moves on every revocation (see :class:`~nbmcp.http.auth.AuthLayer`'s token cache)."""
+        return sum(authority.grants.revision for authority in list(self._authorities.values()))
+
     # -- the owner --------------------------------------------------------------------------
 
     def owner_keys(self) -> list[str]:
