@@ -126,3 +126,27 @@ def test_target_forms(tmp_path: Path) -> None:
 def test_serve_without_a_target_shows_usage() -> None:
     out = subprocess.run([*NBMCP, "serve"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "TARGET" in out.stderr
+
+
+@pytest.mark.parametrize("target", ["examples/weather.py", "notebooks/quickstart.ipynb"])
+def test_one_sigint_the_moment_it_answers_stops_it_even_as_a_background_job(target: str) -> None:
+    """A background job of a non-interactive shell inherits SIGINT ignored; the first one still stops it."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [*NBMCP, "serve", target, "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    try:
+        _wait_health(port, proc)
+        proc.send_signal(signal.SIGINT)  # at once: the banner may still be printing
+        out, _ = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, out
+    assert out.rstrip().endswith("nbmcp: stopped")

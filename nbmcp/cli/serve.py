@@ -38,13 +38,8 @@ def run_serve(args: argparse.Namespace) -> int:
     else:
         server = load_target(args.target)
         configure(server, args)
-        url = server.start(args.host, args.port, **tls)
-        try:
-            ready(server, url, args)
-        except BaseException:
-            server.stop()
-            raise
-        server.run(args.host, server.port, announce=None)  # already serving: waits for a signal
+        # run() installs the signal handlers first, then serves, then calls ready()
+        server.run(args.host, args.port, announce=lambda url: ready(server, url, args), **tls)
     print("nbmcp: stopped", flush=True)
     return 0
 

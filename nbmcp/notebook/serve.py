@@ -200,12 +200,13 @@ def serve_notebook(
         server.config.host = host
         server.config.port = port
 
+    loop = _home_loop()
+    stop, installed = _stop_on_signals(loop)  # first: a cell's own %mcp start serves at once
     started = time.perf_counter()
     server = load_notebook(path, configure=prepare, keep_directory=True)
     cells = sum(1 for cell in read_code_cells(path) if cell.source.strip())
     print(f"nbmcp: ran the {cells} code cells of {path} in {time.perf_counter() - started:.1f} s", flush=True)
     gc.freeze()  # the notebook's objects stay out of full GC passes: no 100 ms pauses under load
-    loop = _home_loop()
     executor = main_thread_executor()
     executor.set_loop(loop)
     try:
@@ -218,27 +219,35 @@ def serve_notebook(
             url = server.url
         if announce is not None:
             announce(server, url)
-        loop.run_until_complete(_until_stopped(loop, server))
+        loop.run_until_complete(_until_stopped(server, stop))
     except KeyboardInterrupt:  # a second Ctrl-C while stopping
         pass
     finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
         executor.set_loop(None)
         server.stop()
     return 0
 
 
-async def _until_stopped(loop: asyncio.AbstractEventLoop, server: MCPServer) -> None:
-    """Wait for SIGINT or SIGTERM (or the server thread ending), running main-thread calls."""
+def _stop_on_signals(loop: asyncio.AbstractEventLoop) -> tuple[asyncio.Event, list[signal.Signals]]:
+    """Make SIGINT and SIGTERM set the returned event, before the server serves.
+
+    Installed first so that a signal sent as soon as the server answers (while the banner
+    prints and the collector settles) stops it, instead of being lost to an inherited
+    ``SIG_IGN`` (a background job) or raising in the middle of the banner.
+    """
     stop = asyncio.Event()
     installed = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
             installed.append(sig)
-    try:
-        while not stop.is_set() and server.url is not None:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.5)
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+    return stop, installed
+
+
+async def _until_stopped(server: MCPServer, stop: asyncio.Event) -> None:
+    """Wait for ``stop`` (a signal) or the server thread ending, running main-thread calls."""
+    while not stop.is_set() and server.url is not None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.5)

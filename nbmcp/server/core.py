@@ -427,17 +427,23 @@ class MCPServer(Registration, Calling, Publishing, Monitoring):
         port: int | None = None,
         *,
         announce: Callable[[str], None] | None = print,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
     ) -> None:
-        """Serve in the foreground until SIGINT or SIGTERM (for scripts and ``nbmcp serve``)."""
-        url = self.start(host, port)
-        if announce is not None:
-            announce(url)
+        """Serve in the foreground until SIGINT or SIGTERM (for scripts and ``nbmcp serve``).
+
+        The signal handlers go in before the server starts, so a signal sent the moment it
+        answers (while ``announce`` runs) stops it too.
+        """
         done = threading.Event()
         previous: dict[signal.Signals, Any] = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 previous[sig] = signal.signal(sig, lambda *_: done.set())
         try:
+            url = self.start(host, port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+            if announce is not None:
+                announce(url)
             while not done.wait(0.5):
                 background = self._background
                 if background is None or not background.running:
