@@ -7,20 +7,18 @@ plain http from another host: the hidden-textarea fallback must copy the same te
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from nbmcp.connect import ConnectTarget, connect_info
 from nbmcp.notebook.connect_view import ConnectView
+from tests.browserkit import CHROMIUM, require_chromium
 from tests.httpkit import QuietHandler, serve_handler
 
 pytestmark = pytest.mark.timeout(120)
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 INFO = connect_info(ConnectTarget("tide tables", "https://tide.example/mcp", "oauth+key"))
 NO_CLIPBOARD = "Object.defineProperty(navigator, 'clipboard', {value: undefined, configurable: true});"
 RECORD_COPY = (
@@ -44,8 +42,7 @@ def page_url() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("no chromium: apt-get install chromium (scripts/test.sh does)", pytrace=False)
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

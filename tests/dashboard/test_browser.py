@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.browserkit import CHROMIUM, require_chromium
 from tests.dashboard.cells import CELLS
 from tests.dashboard.jupyter import jupyter_server, labextensions, write_notebook
 from tests.dashboard.screen import REPO, Screen, load_calls, open_and_run
@@ -33,9 +34,7 @@ from tests.notebook.mcpkit import call, text_of
 
 pytestmark = pytest.mark.timeout(300)
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    pytest.fail("no chromium: apt-get install chromium (the browser tests never skip)", pytrace=False)
+require_chromium()
 
 
 @pytest.fixture

@@ -12,9 +12,7 @@ clipboard.
 from __future__ import annotations
 
 import json
-import os
 import queue
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ import pytest
 from nbclient import NotebookClient
 
 from nbmcp.notebook.commands import mask
+from tests.browserkit import CHROMIUM, require_chromium
 from tests.notebook.kernelkit import Kernel, Reply
 
 pytestmark = pytest.mark.timeout(120)
@@ -196,8 +195,6 @@ def test_a_saved_notebook_holds_the_masked_key_only(tmp_path: Path) -> None:
     )  # the widget's text and the printed repr
 
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
 HARNESS = """<!doctype html><meta charset="utf-8"><div id="out"></div>
 <script type="module">
 const state = %s;
@@ -223,11 +220,9 @@ window.ready = true;
 
 
 def test_the_view_reveals_masks_again_and_copies_in_chromium(kernel: Kernel) -> None:
-    if os.environ.get("CI") and not Path(CHROMIUM).exists():
-        pytest.fail("CI must run the browser test: scripts/test.sh installs chromium", pytrace=False)
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("no chromium (apt-get install chromium)")
+    require_chromium()
+    from playwright import sync_api
+
     kernel.run(SETUP).ok()
     key = kernel.run("print(server.access_key)").ok().stdout.strip()
     opened = _widget_open(kernel.run("view = OwnerKey.of(server, reveal_seconds=0.5)\nview").ok())

@@ -18,18 +18,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from nbmcp import MCPServer
+from tests.browserkit import CHROMIUM, require_chromium
 from tests.httpkit import QuietHandler, serve_handler
 from tests.oauth.consentkit import authorize_url, base_of, client, oauth_server, pkce, register
 
 pytestmark = pytest.mark.timeout(120)
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# scripts/test.sh installs both; a machine without them skips, CI never does.
-if os.environ.get("CI") and not Path(CHROMIUM).exists():
-    pytest.fail("CI must run the browser test: scripts/test.sh installs chromium", pytrace=False)
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-if not Path(CHROMIUM).exists():
-    pytest.skip("no chromium (apt-get install chromium)", allow_module_level=True)
+require_chromium()
+from playwright import sync_api  # noqa: E402 (after the one-line check for chromium)
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
