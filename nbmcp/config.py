@@ -208,6 +208,13 @@ class ServerConfig:
             GET streams open until they close (cloudflared quick tunnels) turns it off.
         sse_keepalive: Idle seconds before an open event stream gets a comment line
             (``: keepalive``), so proxies and tunnels do not drop a quiet stream.
+        request_state_secret: The key (at least 32 bytes) that signs the ``requestState`` of
+            2026-07-28 input-required rounds. Workers serving the same tools behind one URL
+            must share it; ``None`` (default): a random key per process, so a retry must come
+            back to the same process.
+        request_state_ttl: Seconds a client has to answer an input-required round.
+        list_ttl_ms: How long 2026-07-28 clients may cache ``server/discover`` and the tool,
+            prompt and resource lists (``ttlMs``); 0 (default) so a notebook's edits show at once.
     """
 
     host: str = "127.0.0.1"
@@ -236,6 +243,9 @@ class ServerConfig:
     max_calls_per_principal: int | None = None
     get_stream: bool = True
     sse_keepalive: float = 15.0
+    request_state_secret: str | bytes | None = field(default=None, repr=False)
+    request_state_ttl: float = 600.0
+    list_ttl_ms: int = 0
 
     def __post_init__(self) -> None:
         if self.api_key is None:

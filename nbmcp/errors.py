@@ -14,6 +14,7 @@ The tree::
     │   │   └── UnknownToolError   no tool of that name (also a ``LookupError``)
     │   ├── InternalError          -32603
     │   ├── ResourceNotFound       -32002
+    │   ├── HeaderMismatch         -32020 (an MCP HTTP header disagrees with the body, 2026-07-28)
     │   ├── MissingCapability      -32021 (the client did not offer what a tool asked of it)
     │   └── UnsupportedVersion     -32022 (the request names a protocol version we do not speak)
     ├── ServerStartError           the HTTP server could not start
@@ -31,6 +32,7 @@ from typing import Any
 __all__ = [
     "ConnectError",
     "DuplicateNameError",
+    "HeaderMismatch",
     "InternalError",
     "InvalidParams",
     "InvalidRequest",
@@ -133,6 +135,12 @@ class ResourceNotFound(ProtocolError):
     """``resources/read`` named a URI that no resource or template matches."""
 
     code = -32002
+
+
+class HeaderMismatch(ProtocolError):
+    """A required MCP HTTP header is missing, malformed or disagrees with the body (2026-07-28)."""
+
+    code = -32020
 
 
 class MissingCapability(ProtocolError):

@@ -37,6 +37,14 @@ def header_map(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
 
 
+async def wait_disconnect(receive: Receive) -> None:
+    """Return once the client has gone (call after the body is read)."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
 async def read_body(receive: Receive, limit: int) -> bytes:
     """The whole request body, or :class:`BodyTooLarge` past ``limit`` bytes."""
     message = await receive()

@@ -14,13 +14,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from nbmcp.config import ServerConfig
-from nbmcp.errors import InvalidRequest, ParseError, ProtocolError, UnsupportedVersion
-from nbmcp.http.asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_empty, send_json
+from nbmcp.errors import InvalidRequest, ParseError, ProtocolError
+from nbmcp.http.asgi import (
+    BodyTooLarge,
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    send_empty,
+    send_json,
+    wait_disconnect,
+)
 from nbmcp.http.auth import missing_scopes, scope_refusal
 from nbmcp.http.chain import headers_of, principal_of
 from nbmcp.http.concurrency import CALLS_FULL, STREAMS_FULL, CallSlots, close_stream, open_stream
 from nbmcp.http.limits import caller_key
-from nbmcp.http.sse import StreamLog, frame, logs_of, new_stream, parse_event_id
+from nbmcp.http.modern_post import ModernPost, is_modern
+from nbmcp.http.sse import KEEPALIVE, SSE_HEADERS, StreamLog, frame, logs_of, new_stream, parse_event_id
 from nbmcp.principal import Principal
 from nbmcp.protocol import jsonrpc
 from nbmcp.protocol.engine import Engine
@@ -29,19 +39,12 @@ from nbmcp.protocol.versions import (
     BATCH_VERSIONS,
     DEFAULT_HEADERLESS_VERSION,
     LATEST_VERSION,
-    check_supported,
 )
 
 __all__ = ["McpEndpoint"]
 
-_SSE_HEADERS = [
-    (b"content-type", b"text/event-stream"),
-    (b"cache-control", b"no-cache, no-transform"),
-    (b"x-accel-buffering", b"no"),
-]
 _ALLOW = [(b"allow", b"GET, POST, DELETE")]
 _ALLOW_NO_GET = [(b"allow", b"POST, DELETE")]
-_KEEPALIVE_COMMENT = b": keepalive\n\n"
 _RETRY_MS = 1000
 
 
@@ -62,6 +65,8 @@ class McpEndpoint:
         self.calls = CallSlots(config)
         """``tools/call`` requests in progress per caller (``max_calls_per_principal``)."""
         self._closing: asyncio.Event | None = None
+        self.modern = ModernPost(self)
+        """2026-07-28 requests: no session, each one self-contained (:mod:`nbmcp.http.modern_post`)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,6 +77,8 @@ class McpEndpoint:
         method = scope["method"]
         if method == "POST":
             await self._post(receive, send, headers, principal_of(scope), scope)
+        elif is_modern(headers, None):  # 2026-07-28 has no GET stream and no session to DELETE
+            await send_empty(send, 405, [(b"allow", b"POST")])
         elif method == "GET":
             if not self.config.get_stream:  # published through a tunnel that holds GET streams
                 await send_empty(send, 405, _ALLOW_NO_GET)
@@ -84,9 +91,13 @@ class McpEndpoint:
 
     def close_streams(self) -> None:
         """End open SSE streams so the server can shut down (call on the server loop)."""
+        self.closing().set()
+
+    def closing(self) -> asyncio.Event:
+        """Set when the server stops: open streams end (made on first use, on the server loop)."""
         if self._closing is None:
             self._closing = asyncio.Event()
-        self._closing.set()
+        return self._closing
 
     # -- POST -----------------------------------------------------------------------------
 
@@ -111,6 +122,9 @@ class McpEndpoint:
             payload = jsonrpc.decode(body)
         except ParseError as exc:
             await send_json(send, 400, _rpc_error(exc))
+            return
+        if is_modern(headers, payload):
+            await self.modern.post(receive, send, scope or {"headers": []}, headers, payload, principal)
             return
         batch = isinstance(payload, list)
         messages: list[Any] = payload if batch else [payload]
@@ -251,12 +265,7 @@ class McpEndpoint:
         A session belongs to whoever opened it: another principal naming its id is told it
         does not exist, as for an id never issued.
         """
-        version_header = headers.get("mcp-protocol-version")
-        if version_header is not None and not is_init:
-            try:
-                check_supported(version_header)
-            except UnsupportedVersion as exc:
-                return 400, _rpc_error(exc)
+        version_header = headers.get("mcp-protocol-version")  # a handshake revision (else modern)
         if is_init:
             if self.config.stateless:
                 return Session(None, LATEST_VERSION, principal=principal)
@@ -302,7 +311,7 @@ class McpEndpoint:
                 log.close()
 
         worker = asyncio.ensure_future(run_all())
-        await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS + (extra or [])})
+        await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + (extra or [])})
         await self._write_log(send, log, 0, prime=session.id is not None)
         await worker
 
@@ -318,7 +327,7 @@ class McpEndpoint:
                 }
             )
         async for event_id, data in log.follow(after, keepalive=self.config.sse_keepalive):
-            body = frame(data, event_id) if event_id else _KEEPALIVE_COMMENT
+            body = frame(data, event_id) if event_id else KEEPALIVE
             await send({"type": "http.response.body", "body": body, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
@@ -358,7 +367,7 @@ class McpEndpoint:
                 )
                 return
             if log.id != session.transport.get("standalone"):
-                await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+                await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
                 await self._write_log(send, log, parsed[1], prime=False)
                 return
         if session.stream_open:
@@ -377,12 +386,10 @@ class McpEndpoint:
         parsed = parse_event_id(last) if last else None
         after = parsed[1] if parsed else log.seq
         session.stream_open = True
-        disconnected = asyncio.ensure_future(self._wait_disconnect(receive))
-        if self._closing is None:
-            self._closing = asyncio.Event()
-        closing = asyncio.ensure_future(self._closing.wait())
+        disconnected = asyncio.ensure_future(wait_disconnect(receive))
+        closing = asyncio.ensure_future(self.closing().wait())
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+            await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
             await send(
                 {
                     "type": "http.response.body",
@@ -409,7 +416,7 @@ class McpEndpoint:
                 if session.ended and not messages:  # evicted past max_sessions
                     break
                 if not messages:
-                    await send({"type": "http.response.body", "body": _KEEPALIVE_COMMENT, "more_body": True})
+                    await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
                 for message in messages:
                     data = jsonrpc.encode(message)
                     event_id = log.append(data)
@@ -445,13 +452,6 @@ class McpEndpoint:
             await send_json(send, 404, _rpc_error(InvalidRequest("Session not found")))
             return None
         return session
-
-    @staticmethod
-    async def _wait_disconnect(receive: Receive) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
 
     # -- DELETE ---------------------------------------------------------------------------
 

@@ -11,12 +11,23 @@ import asyncio
 import secrets
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Final
 
 __all__ = ["StreamLog", "frame", "logs_of", "new_stream", "parse_event_id"]
 
 _KEEP_STREAMS = 32
 _KEEP_EVENTS = 1000
+
+
+SSE_HEADERS: Final = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache, no-transform"),
+    (b"x-accel-buffering", b"no"),
+]
+"""The headers of every event stream (``X-Accel-Buffering: no``: proxies must not hold it back)."""
+
+KEEPALIVE: Final = b": keepalive\n\n"
+"""The comment line a quiet stream gets every ``sse_keepalive`` seconds."""
 
 
 def frame(data: bytes, event_id: str | None = None, retry_ms: int | None = None) -> bytes:

@@ -13,12 +13,23 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nbmcp.errors import InternalError, InvalidParams, MethodNotFound, ProtocolError, traceback_text
+from nbmcp.errors import (
+    HeaderMismatch,
+    InternalError,
+    InvalidParams,
+    MethodNotFound,
+    ProtocolError,
+    ResourceNotFound,
+    traceback_text,
+)
 from nbmcp.protocol import jsonrpc
 from nbmcp.protocol.exchange import Exchange, Pending, Send
+from nbmcp.protocol.modern import discover_result
+from nbmcp.protocol.mrtr import InputRequired, Round
 from nbmcp.protocol.provider import Provider
 from nbmcp.protocol.session import LOG_LEVELS, Session, Sessions
-from nbmcp.protocol.versions import META_VERSION_KEY, check_supported, fit, negotiate
+from nbmcp.protocol.subscriptions import Listeners
+from nbmcp.protocol.versions import LEGACY_ONLY_METHODS, META_VERSION_KEY, fit, negotiate
 
 __all__ = ["Engine", "RequestObserver", "ServerInfo"]
 
@@ -85,6 +96,8 @@ class Engine:
         self.info = info
         self.sessions = sessions if sessions is not None else Sessions()
         self.pending = Pending()
+        self.listeners = Listeners()
+        """2026-07-28 ``subscriptions/listen`` streams (the sessions' GET streams' successor)."""
         self.loop: asyncio.AbstractEventLoop | None = None
         self.debug: Callable[[], bool] = lambda: False
         """Whether internal errors carry their traceback (``error.data.traceback``); read per error."""
@@ -106,6 +119,11 @@ class Engine:
             "completion/complete": self._complete,
             "logging/setLevel": self._set_level,
         }
+        self._modern_methods: dict[str, _Handler] = {
+            name: handler for name, handler in self._methods.items() if name not in LEGACY_ONLY_METHODS
+        }
+        self._modern_methods["server/discover"] = self._discover
+        """What 2026-07-28 requests may call: no handshake, ping or setLevel; discovery instead."""
 
     # -- entry points -------------------------------------------------------------------
 
@@ -116,8 +134,15 @@ class Engine:
         headers: Mapping[str, str],
         send: Send | None,
         close: Callable[[], None] | None = None,
+        *,
+        round_: Round | None = None,
     ) -> dict[str, Any]:
-        """Answer one request (a message with ``method`` and ``id``)."""
+        """Answer one request (a message with ``method`` and ``id``).
+
+        A 2026-07-28 request comes with its session built from its envelope
+        (``session.envelope``) and, for the methods that may ask the client for input, its
+        ``round_`` (:mod:`nbmcp.protocol.mrtr`).
+        """
         msg_id = msg["id"]
         method: str = msg["method"]
         observer = self.observer  # read once: another thread may turn it off meanwhile
@@ -130,14 +155,18 @@ class Engine:
             elif not isinstance(params, dict):
                 raise InvalidParams("params must be an object")
             meta = params.get("_meta")
+            modern = session.envelope is not None
             if not isinstance(meta, dict):
                 meta = None
-            elif META_VERSION_KEY in meta:
-                check_supported(str(meta[META_VERSION_KEY]))
-            handler = self._methods.get(method)
+            elif not modern and META_VERSION_KEY in meta and meta[META_VERSION_KEY] != session.version:
+                raise HeaderMismatch(
+                    f"params._meta names protocol {str(meta[META_VERSION_KEY])[:40]!r} but the request "
+                    f"speaks {session.version}"
+                )
+            handler = (self._modern_methods if modern else self._methods).get(method)
             if handler is None:
                 raise MethodNotFound(f"Method not found: {method}")
-            exchange = Exchange(session, msg_id, meta, headers, send, self.pending, close)
+            exchange = Exchange(session, msg_id, meta, headers, send, self.pending, close, round_=round_)
             if method in _USER_CODE and session.id is not None:
                 # Only a session can name its requests in notifications/cancelled; without
                 # one, ids from different clients could collide, so nothing is cancellable.
@@ -145,7 +174,11 @@ class Engine:
             else:
                 result = await handler(params, exchange)
             return (answer := jsonrpc.result_response(msg_id, result))
+        except InputRequired as asked:
+            return (answer := jsonrpc.result_response(msg_id, asked.result))
         except ProtocolError as exc:
+            if isinstance(exc, ResourceNotFound) and session.envelope is not None:
+                exc = InvalidParams(exc.message, exc.data)  # 2026-07-28 (SEP-2164): -32602, not -32002
             return (answer := jsonrpc.error_response(msg_id, exc))
         except asyncio.CancelledError:
             if _outer_task_cancelled():
@@ -162,6 +195,10 @@ class Engine:
         finally:
             if done is not None:
                 done(answer)
+
+    def serves(self, method: str, *, modern: bool = False) -> bool:
+        """Whether requests of ``method`` are answered (under 2026-07-28 when ``modern``)."""
+        return method in (self._modern_methods if modern else self._methods)
 
     def handle_notification(self, msg: dict[str, Any], session: Session) -> None:
         """Act on a client notification (never answered)."""
@@ -188,6 +225,7 @@ class Engine:
         message = jsonrpc.notification(method, params)
         for session in self.sessions:
             session.push(message)
+        self.listeners.offer(method, params)
 
     def notify_resource_updated(self, uri: str) -> None:
         """Tell the sessions subscribed to ``uri`` that it changed (call on the server loop)."""
@@ -195,6 +233,7 @@ class Engine:
         for session in self.sessions:
             if uri in session.subscriptions:
                 session.push(message)
+        self.listeners.offer("notifications/resources/updated", {"uri": uri})
 
     def call_soon(self, fn: Callable[..., None], *args: Any) -> None:
         """Run ``fn`` on the server loop from any thread; a no-op when not serving."""
@@ -236,6 +275,9 @@ class Engine:
         if self.info.instructions:
             result["instructions"] = self.info.instructions
         return result
+
+    async def _discover(self, params: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
+        return discover_result(self.info, exchange.session.version)
 
     async def _ping(self, params: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
         return {}

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from nbmcp.errors import MissingCapability, ProtocolError
 from nbmcp.protocol import jsonrpc
-from nbmcp.protocol.versions import has_field
+from nbmcp.protocol.versions import SERVER_REQUEST_SINCE, has_field, since
 
 if TYPE_CHECKING:
+    from nbmcp.protocol.mrtr import Round
     from nbmcp.protocol.session import Session
 
 __all__ = ["Exchange", "Pending", "Send"]
@@ -26,24 +27,17 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 _ids = itertools.count(1)
 
 
-_CAPABILITY_OF = {
-    "sampling/createMessage": ("sampling", "2024-11-05"),
-    "elicitation/create": ("elicitation", "2025-06-18"),
-    "roots/list": ("roots", "2024-11-05"),
-}
-"""Server-to-client methods: the client capability each needs, and the revision it came in."""
-
-
 def _check_capability(session: Session, method: str) -> None:
-    needed = _CAPABILITY_OF.get(method)
+    needed = SERVER_REQUEST_SINCE.get(method)
     if needed is None:
         return
-    capability, since = needed
-    if session.version < since:
-        raise MissingCapability(f"{method} does not exist in protocol {session.version} (since {since})")
+    capability, first = needed
+    if not since(session.version, first):
+        raise MissingCapability(f"{method} does not exist in protocol {session.version} (since {first})")
     if capability not in session.client_capabilities:
         raise MissingCapability(
-            f"the client did not declare the {capability!r} capability, so the server cannot send {method}"
+            f"the client did not declare the {capability!r} capability, so the server cannot send {method}",
+            {"requiredCapabilities": {capability: {}}},
         )
 
 
@@ -85,6 +79,7 @@ class Exchange:
         "meta",
         "record",
         "request_id",
+        "round",
         "session",
         "transport",
     )
@@ -100,6 +95,7 @@ class Exchange:
         close: Callable[[], None] | None = None,
         *,
         transport: str = "mcp",
+        round_: Round | None = None,
     ) -> None:
         self.session = session
         self.request_id = request_id
@@ -113,6 +109,12 @@ class Exchange:
         """The door the request came through: ``"mcp"``, ``"rest"`` or ``"notebook"``."""
         self.record: Any = None
         """The call record a tool call opened for this request (set by the registry)."""
+        self.round = round_
+        """The input-required round of a 2026-07-28 request (``None``: asks go over SSE)."""
+
+    def next_key(self, kind: str) -> str | None:
+        """The key of an ask that names none (2026-07-28 only; ``None`` otherwise)."""
+        return self.round.next_key(kind) if self.round is not None else None
 
     @property
     def progress_token(self) -> str | int | None:
@@ -131,7 +133,7 @@ class Exchange:
         The client reconnects (``GET`` with ``Last-Event-ID``) and reads the rest, answer
         included. Returns ``False`` when the request has no resumable stream.
         """
-        if self._close is None or self.session.id is None:
+        if self._close is None or self.session.id is None or self.round is not None:
             return False
         self._close()
         return True
@@ -165,13 +167,20 @@ class Exchange:
             params["logger"] = logger
         await self.notify("notifications/message", params)
 
-    async def request(self, method: str, params: dict[str, Any], timeout: float = 300.0) -> dict[str, Any]:
+    async def request(
+        self, method: str, params: dict[str, Any], timeout: float = 300.0, *, key: str | None = None
+    ) -> dict[str, Any]:
         """Ask the client something (``sampling/createMessage``, ``elicitation/create``, ...).
+
+        Under 2026-07-28 the question joins the request's input-required round under ``key``
+        (:mod:`nbmcp.protocol.mrtr`); before it, it goes to the client over SSE now.
 
         Raises:
             ProtocolError: the client cannot be reached, answered with an error, or took
                 longer than ``timeout`` seconds.
         """
+        if self.round is not None:
+            return await self.round.ask(key or self.round.next_key(method.split("/")[0]), method, params)
         _check_capability(self.session, method)
         if self._send is None and not self.session.stream_open:
             raise ProtocolError(

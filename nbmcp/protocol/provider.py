@@ -21,6 +21,11 @@ class Provider(Protocol):
         """Whether handling this request may send messages before its answer (progress, logs)."""
         ...
 
+    def header_params(self, name: str) -> tuple[Any, ...]:
+        """The ``x-mcp-header`` parameters of tool ``name`` (``nbmcp.tools.x_mcp_header.HeaderParam``
+        items; empty for an unknown tool or one without any), for the ``Mcp-Param-*`` check."""
+        ...
+
     def list_tools(self, version: str) -> dict[str, Any]:
         """The ``tools/list`` result for a client of that protocol version."""
         ...

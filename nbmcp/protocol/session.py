@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from nbmcp.principal import Principal
+from nbmcp.protocol.envelope import Envelope
 from nbmcp.protocol.versions import LATEST_VERSION
 
 __all__ = ["LOG_LEVELS", "MAX_SESSIONS", "Session", "Sessions"]
@@ -45,6 +46,7 @@ class Session:
         "client_capabilities",
         "client_info",
         "ended",
+        "envelope",
         "id",
         "initialized",
         "last_seen",
@@ -80,6 +82,8 @@ class Session:
         self.stream_open = False
         self.ended = False
         """Set when the server ended the session (evicted past the cap): its stream closes."""
+        self.envelope: Envelope | None = None
+        """A 2026-07-28 request's ``_meta`` envelope (``None``: a handshake-era session)."""
         self.transport: dict[str, Any] = {}
         """State the transport keeps per session (e.g. SSE logs for resumption); opaque here."""
 
@@ -91,10 +95,19 @@ class Session:
         return mine.key == principal.key
 
     def wants_log(self, level: str) -> bool:
-        """Whether a log message at ``level`` passes the client's ``logging/setLevel``."""
-        if self.log_level is None:
+        """Whether a log message at ``level`` passes the client's ``logging/setLevel``.
+
+        Under 2026-07-28 the level comes with each request, and a request without one gets no
+        log messages at all (the specification's rule).
+        """
+        threshold = self.log_level
+        if self.envelope is not None:
+            threshold = self.envelope.log_level
+            if threshold is None:
+                return False
+        if threshold is None:
             return True
-        return LOG_LEVELS.get(level, 0) >= LOG_LEVELS.get(self.log_level, 0)
+        return LOG_LEVELS.get(level, 0) >= LOG_LEVELS.get(threshold, 0)
 
     def push(self, message: dict[str, Any]) -> None:
         """Queue a message for the standalone stream (call on the server loop)."""

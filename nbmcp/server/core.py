@@ -85,6 +85,9 @@ class MCPServer(Registration, Calling, Publishing, Monitoring):
         telemetry: OpenTelemetry (``pip install "nbmcp[otel]"``; off by default): ``True`` for the
             global providers, a ``TracerProvider``, a ``MeterProvider`` or a ``(tracer_provider,
             meter_provider)`` pair (``None`` in it: the global one); see :mod:`nbmcp.telemetry`.
+        request_state_secret: Signs the state of 2026-07-28 input-required rounds (at least 32
+            bytes); workers behind one URL must share it. Default: a random key per process.
+        list_ttl_ms: How long 2026-07-28 clients may cache the lists (``ttlMs``; default 0).
 
     Example::
 
@@ -129,6 +132,8 @@ class MCPServer(Registration, Calling, Publishing, Monitoring):
         journal: str | os.PathLike[str] | None = None,
         log_calls: str | os.PathLike[str] | None = None,
         telemetry: Any = False,
+        request_state_secret: str | bytes | None = None,
+        list_ttl_ms: int = 0,
     ) -> None:
         self.config = ServerConfig(
             host=host,
@@ -146,6 +151,8 @@ class MCPServer(Registration, Calling, Publishing, Monitoring):
             trust_proxy=trust_proxy,
             max_sessions=max_sessions,
             debug=debug,
+            request_state_secret=request_state_secret,
+            list_ttl_ms=list_ttl_ms,
         )
         if allowed_hosts is not None:
             self.config.allowed_hosts = list(allowed_hosts)

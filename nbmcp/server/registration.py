@@ -45,6 +45,7 @@ class Registration:
         icons: list[dict[str, Any]] | None = None,
         input_schema: dict[str, Any] | None = None,
         scopes: list[str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Callable[[F], F]: ...
 
     def tool(self, fn: Any = None, /, **options: Any) -> Any:
@@ -54,6 +55,9 @@ class Registration:
         signature that cannot be served raises :class:`~nbmcp.ToolDefinitionError` here.
         ``scopes=["write"]``: an OAuth token must carry them to call it (403 otherwise; the
         tool stays listed); API keys are not subject to scopes.
+        ``headers={"region": "Region"}``: clients of 2026-07-28 mirror ``region`` into the
+        ``Mcp-Param-Region`` HTTP header (for gateways that route on it); the server rejects a
+        call whose header disagrees with the body. Never mark secrets: intermediaries see headers.
         """
         if fn is not None:
             self.add_tool(fn, **options)

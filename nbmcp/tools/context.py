@@ -4,6 +4,15 @@ Declare a parameter annotated ``Context`` and nbmcp passes it in (it is not part
 input schema). Its methods work from async tools (``await ctx.log(...)``) and from sync
 tools running in worker threads (``ctx.log(...)`` sends at once; ``ctx.sample(...).result()``
 waits for the client's answer).
+
+Asking the client (``elicit``, ``sample``, ``list_roots``) works under every protocol
+revision. Before 2026-07-28 the question goes to the client over the request's SSE stream.
+Under 2026-07-28 it ends the round with an ``input_required`` result; the client answers and
+retries, and the tool runs again from the top, this time getting the answer at once. So code
+before an ask runs once per round: keep it free of side effects (or put them after the last
+ask), and do not catch ``BaseException`` around an ask. ``key=`` names a question for the
+client (default: its kind and place, ``elicit_1``); the same key asked again gets the same
+answer.
 """
 
 from __future__ import annotations
@@ -82,8 +91,13 @@ class Context:
 
     @property
     def client_info(self) -> dict[str, Any]:
-        """``clientInfo`` from the client's ``initialize`` (empty without a session)."""
+        """``clientInfo`` from the client's ``initialize`` or its 2026-07-28 request (may be empty)."""
         return self._exchange.session.client_info
+
+    @property
+    def client_capabilities(self) -> dict[str, Any]:
+        """What the client said it can do (``sampling``, ``elicitation``, ``roots``, ...)."""
+        return self._exchange.session.client_capabilities
 
     @property
     def principal(self) -> Principal | None:
@@ -141,6 +155,7 @@ class Context:
         temperature: float | None = None,
         model_preferences: dict[str, Any] | None = None,
         timeout: float = 300.0,
+        key: str | None = None,
     ) -> Reply[dict[str, Any]]:
         """Ask the client's model for a completion (``sampling/createMessage``).
 
@@ -156,10 +171,16 @@ class Context:
             params["temperature"] = temperature
         if model_preferences is not None:
             params["modelPreferences"] = model_preferences
-        return self._run(self._exchange.request("sampling/createMessage", params, timeout))
+        key = key or self._exchange.next_key("sample")  # in call order, before anything runs
+        return self._run(self._exchange.request("sampling/createMessage", params, timeout, key=key))
 
     def elicit(
-        self, message: str, schema: dict[str, Any] | type[BaseModel], *, timeout: float = 600.0
+        self,
+        message: str,
+        schema: dict[str, Any] | type[BaseModel],
+        *,
+        timeout: float = 600.0,
+        key: str | None = None,
     ) -> Reply[dict[str, Any]]:
         """Ask the user for input through the client (``elicitation/create``).
 
@@ -177,4 +198,14 @@ class Context:
                 schema = schema.model_json_schema()
                 schema.pop("title", None)
         params = {"message": message, "requestedSchema": schema}
-        return self._run(self._exchange.request("elicitation/create", params, timeout))
+        key = key or self._exchange.next_key("elicit")
+        return self._run(self._exchange.request("elicitation/create", params, timeout, key=key))
+
+    def list_roots(self, *, timeout: float = 60.0, key: str | None = None) -> Reply[dict[str, Any]]:
+        """Ask the client which roots (directories, files) it offers (``roots/list``).
+
+        Returns:
+            ``{"roots": [{"uri": "file:///...", "name": ...}, ...]}``.
+        """
+        key = key or self._exchange.next_key("roots")
+        return self._run(self._exchange.request("roots/list", {}, timeout, key=key))

@@ -19,10 +19,12 @@ from nbmcp.monitor import CallRecord, Monitor
 from nbmcp.monitor.output import capture
 from nbmcp.principal import Principal
 from nbmcp.protocol.exchange import Exchange, Pending
+from nbmcp.protocol.mrtr import InputRequired
 from nbmcp.protocol.session import Session
 from nbmcp.tools.prompts import Prompt
 from nbmcp.tools.resources import Resource
 from nbmcp.tools.tool import Tool
+from nbmcp.tools.x_mcp_header import HeaderParam
 
 __all__ = ["Registry"]
 
@@ -116,6 +118,11 @@ class Registry:
 
     # -- Provider -------------------------------------------------------------------------
 
+    def header_params(self, name: str) -> tuple[HeaderParam, ...]:
+        """The ``x-mcp-header`` parameters of tool ``name`` (empty for an unknown tool)."""
+        tool = self.tools.get(name)
+        return () if tool is None else tool.header_params
+
     def may_stream(self, method: str, params: dict[str, Any]) -> bool:
         """Tools that take a ``Context`` or yield chunks may talk to the client mid-call."""
         if method == "tools/call":
@@ -177,6 +184,13 @@ class Registry:
                     mask_errors=self.config.mask_error_details,
                     debug=self.config.debug,
                 )
+            except InputRequired as asked:  # a 2026-07-28 round ends: the client answers, then retries
+                keys = ", ".join(asked.result.get("inputRequests", {}))
+                record.finish(
+                    {"content": [{"type": "text", "text": f"input required: {keys}"}], "isError": False}
+                )
+                self.monitor.finish(record)
+                raise
             except BaseException as exc:  # cancelled, or the server is stopping: still closed
                 why = "cancelled" if isinstance(exc, asyncio.CancelledError) else f"failed: {exc!r}"
                 record.finish({"content": [{"type": "text", "text": f"call {why}"}], "isError": True})

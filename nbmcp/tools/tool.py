@@ -6,18 +6,20 @@ import asyncio
 import logging
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from nbmcp.errors import InvalidParams, ToolDefinitionError, ToolError, traceback_text
+from nbmcp.protocol.versions import fit, has_field
 from nbmcp.tools.calling import Kind, call_function, kind_of
 from nbmcp.tools.content import Content, is_explicit_content, text, to_content
 from nbmcp.tools.context import Context
 from nbmcp.tools.docstrings import parse_doc
 from nbmcp.tools.schema import ArgumentSpec, OutputSpec, build_arguments, build_output
+from nbmcp.tools.x_mcp_header import HeaderParam, header_params, with_headers
 
 if TYPE_CHECKING:
     from nbmcp.protocol.exchange import Exchange
@@ -116,6 +118,7 @@ class Tool:
         if self.kind in (Kind.GENERATOR, Kind.ASYNC_GENERATOR):
             self._output = OutputSpec()
         self._definitions: dict[str, dict[str, Any]] = {}
+        self.header_params: tuple[HeaderParam, ...] = header_params(args.schema, tool=name)  # x-mcp-header
 
     @property
     def scopes(self) -> frozenset[str]:
@@ -151,6 +154,7 @@ class Tool:
         executor: Executor | None = None,
         input_schema: dict[str, Any] | None = None,
         scopes: list[str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Tool:
         """Describe ``fn`` as a tool: schema from its hints, descriptions from its docstring.
 
@@ -160,9 +164,11 @@ class Tool:
             scopes: OAuth scopes a token must carry to call the tool (``["write"]``); a
                 token without them gets 403 ``insufficient_scope``. API keys are not subject
                 to scopes.
+            headers: ``{"region": "Region"}`` marks those properties ``x-mcp-header``: clients of
+                2026-07-28 mirror them into ``Mcp-Param-Region``, checked against the body.
 
         Raises:
-            ToolDefinitionError: the name or the signature cannot be served.
+            ToolDefinitionError: the name, the signature or an ``x-mcp-header`` cannot be served.
         """
         if not callable(fn):
             raise ToolDefinitionError(f"a tool must be a function, not {type(fn).__name__}")
@@ -174,6 +180,7 @@ class Tool:
             if not isinstance(input_schema, dict) or input_schema.get("type") != "object":
                 raise ToolDefinitionError(f"tool {tool_name!r}: input_schema must be a JSON object schema")
             args.schema = dict(input_schema)
+        args.schema = with_headers(args.schema, headers, tool=tool_name)
         hints = {
             "readOnlyHint": read_only,
             "destructiveHint": destructive,
@@ -200,24 +207,23 @@ class Tool:
         if cached is not None:
             return cached
         entry: dict[str, Any] = {"name": self.name}
-        modern = version >= "2025-06-18"
-        if self.title and modern:
+        if self.title:
             entry["title"] = self.title
         if self.description:
             entry["description"] = self.description
         entry["inputSchema"] = self.args.schema
-        if self.output.schema is not None and modern:
+        if self.output.schema is not None:
             entry["outputSchema"] = self.output.schema
-        if version >= "2025-03-26":
-            annotations = dict(self.annotations)
-            if self.title:
-                annotations.setdefault("title", self.title)
-            if annotations:
-                entry["annotations"] = annotations
-        if self.icons and version >= "2025-11-25":
+        annotations = dict(self.annotations)
+        if self.title:
+            annotations.setdefault("title", self.title)
+        if annotations:
+            entry["annotations"] = annotations
+        if self.icons:
             entry["icons"] = self.icons
-        if self.meta and modern:
+        if self.meta:
             entry["_meta"] = self.meta
+        entry = fit(entry, version)  # drop what that revision does not know (versions.FIELD_SINCE)
         self._definitions[version] = entry
         return entry
 
@@ -256,6 +262,8 @@ class Tool:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if exchange.round is not None and exc is exchange.round.refused:
+                raise  # 2026-07-28: a missing capability or a bad answer is the request's error
             if isinstance(exc, (TimeoutError, asyncio.TimeoutError)) and deadline and loop.time() >= deadline:
                 return error_result(f"Tool {self.name!r} timed out after {timeout:g} s")
             logger.info("nbmcp: tool %r raised %s: %s", self.name, type(exc).__name__, exc)
@@ -284,7 +292,7 @@ class Tool:
             blocks, data = to_content(value)
             structured = None if data is None else (data if isinstance(data, dict) else {"result": data})
         result: dict[str, Any] = {"content": blocks, "isError": False}
-        if structured is not None and version >= "2025-06-18":
+        if structured is not None and has_field(version, "structuredContent"):
             result["structuredContent"] = structured
         return result
 

@@ -269,40 +269,64 @@ def test_empty_batch_is_invalid(http: httpx.Client, url: str) -> None:
 # -- protocol versions a 2026 client may announce ---------------------------------------------
 
 
-def test_unsupported_version_header(http: httpx.Client, url: str) -> None:
-    response = post(http, url, rpc("tools/list", msg_id=1), {**PLAIN, "MCP-Protocol-Version": "2026-07-28"})
-    assert 400 <= response.status_code < 500
-    error = oracle.validate_answer("tools/list", json_body(response), LATEST, expect="error")
+MODERN = "2026-07-28"
+ENVELOPE = {
+    "io.modelcontextprotocol/protocolVersion": MODERN,
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
+
+
+def _modern_headers(method: str, version: str = MODERN) -> dict[str, str]:
+    return {**PLAIN, "MCP-Protocol-Version": version, "Mcp-Method": method}
+
+
+def test_a_2026_header_without_meta_is_malformed(http: httpx.Client, url: str) -> None:
+    """2026-07-28 requests must carry their ``_meta`` envelope: 400 and -32602, with the id."""
+    response = post(http, url, rpc("tools/list", msg_id=1), _modern_headers("tools/list"))
+    assert response.status_code == 400
+    error = oracle.validate_answer("tools/list", json_body(response), MODERN, expect="error")
+    assert error["code"] == -32602
+    assert json_body(response)["id"] == 1
+
+
+def test_an_unknown_version_names_every_version_served(http: httpx.Client, url: str) -> None:
+    meta = {**ENVELOPE, "io.modelcontextprotocol/protocolVersion": "2099-01-01"}
+    response = post(
+        http, url, rpc("tools/list", {"_meta": meta}, msg_id=1), _modern_headers("tools/list", "2099-01-01")
+    )
+    assert response.status_code == 400
+    error = oracle.validate_answer("tools/list", json_body(response), MODERN, expect="error")
     assert error["code"] == -32022
-    assert set(error["data"]["supported"]) == set(oracle.HANDSHAKE_VERSIONS)
+    assert error["data"]["supported"] == [MODERN, *reversed(oracle.HANDSHAKE_VERSIONS)]
+    assert error["data"]["requested"] == "2099-01-01"
 
 
 def test_server_discover(http: httpx.Client, url: str) -> None:
-    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
-    response = post(http, url, rpc("server/discover", {"_meta": meta}, msg_id=1))
-    assert response.status_code < 500
-    error = oracle.validate_answer("server/discover", json_body(response), LATEST, expect="error")
-    assert error["code"] == -32022
-    assert set(error["data"]["supported"]) == set(oracle.HANDSHAKE_VERSIONS)
-    assert error["data"]["requested"] == "2026-07-28"
-
-    # With the header too (how the SDK probes) the answer is the same error, at HTTP level or not.
+    """``server/discover`` as the SDK probes it: every revision served, newest first."""
     response = post(
-        http,
-        url,
-        rpc("server/discover", {"_meta": meta}, msg_id=2),
-        {**PLAIN, "MCP-Protocol-Version": "2026-07-28"},
+        http, url, rpc("server/discover", {"_meta": ENVELOPE}, msg_id=1), _modern_headers("server/discover")
     )
-    error = oracle.validate_answer("server/discover", json_body(response), LATEST, expect="error")
-    assert error["code"] == -32022
+    assert response.status_code == 200
+    result = oracle.validate_answer("server/discover", json_body(response), MODERN)
+    assert result["supportedVersions"][0] == MODERN
+    assert set(result["supportedVersions"]) == {MODERN, *oracle.HANDSHAKE_VERSIONS}
+    assert result["resultType"] == "complete"
+    assert isinstance(result["ttlMs"], int) and result["ttlMs"] >= 0
+
+    # Without the version header the body alone is not enough: -32020, not a silent legacy answer.
+    response = post(http, url, rpc("server/discover", {"_meta": ENVELOPE}, msg_id=2))
+    assert response.status_code == 400
+    error = oracle.validate_answer("server/discover", json_body(response), MODERN, expect="error")
+    assert error["code"] == -32020
 
 
-def test_meta_version_on_an_ordinary_request(http: httpx.Client, url: str) -> None:
-    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
-    response = post(http, url, rpc("tools/list", {"_meta": meta}, msg_id=1))
-    assert response.status_code < 500
+def test_meta_version_on_an_older_request_must_match(http: httpx.Client, url: str) -> None:
+    """A handshake-era request whose ``_meta`` names 2026-07-28 contradicts itself: -32020."""
+    response = post(
+        http, url, rpc("tools/list", {"_meta": ENVELOPE}, msg_id=1), {**PLAIN, "MCP-Protocol-Version": LATEST}
+    )
     error = oracle.validate_answer("tools/list", json_body(response), LATEST, expect="error")
-    assert error["code"] == -32022
+    assert error["code"] == -32020
 
 
 # -- who may ask ------------------------------------------------------------------------------

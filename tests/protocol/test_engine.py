@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from nbmcp.config import ServerConfig
+from nbmcp.errors import UnsupportedVersion
 from nbmcp.monitor import Monitor
 from nbmcp.protocol import SUPPORTED_VERSIONS, Engine, ServerInfo, Session, Sessions
-from nbmcp.protocol.versions import negotiate
+from nbmcp.protocol.versions import ALL_VERSIONS, check_modern, negotiate
 from nbmcp.tools import Registry, Tool
 
 
@@ -101,7 +102,8 @@ def test_ping_and_set_level_answer_exactly_empty_objects() -> None:
             {"ref": {"type": "ref/other"}, "argument": {"name": "a", "value": ""}},
             -32602,
         ),
-        ("server/discover", {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}}, -32022),
+        ("server/discover", {}, -32601),  # 2026-07-28 only
+        ("tools/list", {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}}, -32020),
     ],
 )
 def test_protocol_errors_carry_their_codes(method: str, params: Any, code: int) -> None:
@@ -112,10 +114,13 @@ def test_protocol_errors_carry_their_codes(method: str, params: Any, code: int) 
 
 
 def test_unsupported_version_names_what_we_speak() -> None:
-    engine, _ = _engine()
-    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
-    error = asyncio.run(_ask(engine, "server/discover", {"_meta": meta}))["error"]
-    assert error["data"] == {"supported": list(SUPPORTED_VERSIONS), "requested": "2026-07-28"}
+    with pytest.raises(UnsupportedVersion) as caught:
+        check_modern("2099-01-01")
+    assert caught.value.data == {"supported": list(ALL_VERSIONS), "requested": "2099-01-01"}
+    assert ("2026-07-28", *reversed(SUPPORTED_VERSIONS)) == ALL_VERSIONS
+    assert check_modern("2026-07-28") == "2026-07-28"
+    with pytest.raises(UnsupportedVersion):
+        check_modern("2025-11-25")  # a handshake revision is not served without initialize
 
 
 def test_a_tools_failure_is_a_result_not_a_protocol_error() -> None:
