@@ -49,6 +49,7 @@ NOISY_PCT = 10.0  # other processes' share of the server CPU above which a point
 NOISY_LOAD_PCT = 20.0  # ... and of the load generator's CPU
 MAX_RETRIES_PER_POINT = 2
 AUTH_ROUNDS = 3  # scenario g: A B C rounds (three: one busy point moves a mean less)
+MODERN_ROUNDS = 3  # scenario h: A B rounds
 QUIET_PCT = 15.0  # before a point: wait until each CPU is at most this busy (the idle server counts)
 
 
@@ -68,6 +69,14 @@ ADD_CALL = {
     "params": {"name": "add", "arguments": {"a": 1, "b": 2}},
 }
 HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+# ADD_CALL as a 2026-07-28 client sends it (what bench/wrk/mcp.lua sends with BENCH_MODERN=1)
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": {"name": "wrk", "version": "1"},
+}
+MODERN_ADD_CALL = {**ADD_CALL, "params": {**ADD_CALL["params"], "_meta": MODERN_META}}
+MODERN_HEADERS = {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "add"}
 
 # -- processes -----------------------------------------------------------------------------
 
@@ -220,10 +229,12 @@ def wrk(
     session: str = "",
     version: str = "",
     header: str = "",
+    modern: bool = False,
 ) -> dict[str, Any]:
     """One wrk run against ``server``; returns parsed numbers plus validity.
 
     ``header``: one more request header, ``"Name: value"`` (a credential), sent with every request.
+    ``modern``: speak protocol 2026-07-28 (per-request ``_meta`` and its headers, ``BENCH_MODERN=1``).
     """
     threads = 1 if conns == 1 else 2
     env = {
@@ -233,6 +244,7 @@ def wrk(
         "BENCH_SESSION": session,
         "BENCH_PROTOCOL_VERSION": version,
         "BENCH_HEADER": header,
+        "BENCH_MODERN": "1" if modern else "",
     }
     cmd = [
         "taskset", "-c", LOAD_CPU, "wrk",
@@ -361,6 +373,7 @@ class Bench:
         self.lists: list[dict[str, Any]] = []  # scenario b rows
         self.scale: dict[str, Any] = {}  # scenario c
         self.auth: dict[str, Any] = {}  # scenario g
+        self.modern: dict[str, Any] = {}  # scenario h
         self.register: dict[str, Any] = {}  # scenario d
         self.rss: list[dict[str, Any]] = []  # scenario e
         self.profile: dict[str, Any] | None = None
@@ -442,6 +455,46 @@ class Bench:
             self.log(f"    {label} c={conns}: {status}")
         return r
 
+    def alternate(
+        self,
+        points: list[tuple[str, str, Server, dict[str, Any]]],
+        rounds: int,
+        seconds: int,
+        conns: int = 32,
+    ) -> dict[str, Any]:
+        """Measure ``points`` (mode, label, server, wrk options) in turn, ``rounds`` times (A B C A B C ...).
+
+        Drift on a shared machine then hits every mode alike. Returns the mean figures per mode
+        (``"modes"``), each later mode's ratios to the first one (``ratio``: req/s, ``cpu_ratio``:
+        first / this CPU per request), and whether any point stayed busy (``"noisy"``).
+        """
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name, *_ in points}
+        for _ in range(rounds):
+            for name, label, server, options in points:
+                runs[name].append(self.measure(server, label, conns, seconds, **options))
+        out: dict[str, Any] = {"modes": {}, "noisy": any(x.get("noisy") for v in runs.values() for x in v)}
+        for name, label, *_ in points:
+            done = [x for x in runs[name] if "rps" in x]
+
+            def mean(field: str, done: list[dict[str, Any]] = done) -> float:
+                return sum(x.get(field, 0.0) for x in done) / len(done) if done else 0.0
+
+            out["modes"][name] = {
+                "label": label,
+                "rps": mean("rps"),
+                "p50_us": mean("p50_us"),
+                "p99_us": mean("p99_us"),
+                "cpu_us_per_req": mean("cpu_us_per_req"),
+                "runs": [x.get("rps") for x in runs[name]],
+                "other_load": [round(x.get("foreign_server_cpu_pct", 0), 1) for x in runs[name]],
+            }
+        base = out["modes"][points[0][0]]
+        for name, *_ in points[1:]:
+            m = out["modes"][name]
+            m["ratio"] = m["rps"] / base["rps"] if base["rps"] else 0.0
+            m["cpu_ratio"] = base["cpu_us_per_req"] / m["cpu_us_per_req"] if m["cpu_us_per_req"] else 0.0
+        return out
+
     def nbmcp_cmd(self, file: str, stateless: bool) -> list[str]:
         script = Path(sys.executable).parent / "nbmcp"  # the console script, as a user runs it
         launcher = [str(script)] if script.exists() else [sys.executable, "-m", "nbmcp.cli"]
@@ -487,6 +540,9 @@ class Bench:
                 for conns in (1, 32):
                     r = self.measure(server, label, conns, d)
                     self.loads.append({**r, "server": key})
+                    if key == "nbmcp":  # the same tool over the 2026-07-28 wire, same process
+                        r = self.measure(server, "nbmcp (2026-07-28)", conns, d, modern=True)
+                        self.loads.append({**r, "server": "nbmcp-modern"})
                     if session:
                         r = self.measure(server, "nbmcp (stateful, with session)", conns, d,
                                          session=session, version=version)  # fmt: skip
@@ -580,7 +636,6 @@ class Bench:
         ]  # fmt: skip
         servers: dict[str, Server] = {}
         headers: dict[str, str] = {}
-        rounds: dict[str, list[dict[str, Any]]] = {m[0]: [] for m in modes}
         try:
             for name, _, mode_cmd, header, env in modes:
                 ready = {"X-API-Key": key} if name != "none" else None
@@ -590,37 +645,40 @@ class Bench:
             token = obtain_token(base, key)
             headers["jwt"] = f"Authorization: Bearer {token}"
             self._check_auth(servers, headers, key)
-            half = max(1, d // 2)
-            for _ in range(AUTH_ROUNDS):
-                for name, label, *_ in modes:
-                    r = self.measure(servers[name], label, 32, half, header=headers[name])
-                    rounds[name].append(r)
+            points = [(name, label, servers[name], {"header": headers[name]}) for name, label, *_ in modes]
+            self.auth = self.alternate(points, AUTH_ROUNDS, max(1, d // 2))
         finally:
             for server in servers.values():
                 server.stop()
             shutil.rmtree(store, ignore_errors=True)
 
-        def mean(name: str, field: str) -> float:
-            values = [x.get(field, 0.0) for x in rounds[name] if "rps" in x]
-            return sum(values) / len(values) if values else 0.0
+    # h
+    def scenario_modern(self) -> None:
+        """tools/call at c=32 on one stateless nbmcp: the plain-POST fast path vs 2026-07-28, A B rounds."""
+        self.log(
+            "\n[h] tools/call add at c=32: plain POST (older revisions' fast path) vs 2026-07-28 (A B, 3 rounds)"
+        )
+        server = self.start("nbmcp-modern", self.nbmcp_cmd("nbmcp_server.py", True))
+        try:
+            self._check_modern(server)
+            points = [
+                ("plain", "plain POST (2025-11-25)", server, {}),
+                ("modern", "2026-07-28 (_meta + headers)", server, {"modern": True}),
+            ]
+            self.modern = self.alternate(points, MODERN_ROUNDS, max(1, self.args.duration // 2))
+        finally:
+            server.stop()
 
-        out: dict[str, Any] = {"modes": {}, "noisy": any(x.get("noisy") for v in rounds.values() for x in v)}
-        for name, label, *_ in modes:
-            out["modes"][name] = {
-                "label": label,
-                "rps": mean(name, "rps"),
-                "p50_us": mean(name, "p50_us"),
-                "p99_us": mean(name, "p99_us"),
-                "cpu_us_per_req": mean(name, "cpu_us_per_req"),
-                "runs": [x.get("rps") for x in rounds[name]],
-                "other_load": [round(x.get("foreign_server_cpu_pct", 0), 1) for x in rounds[name]],
-            }
-        none = out["modes"]["none"]
-        for name in ("key", "jwt"):
-            m = out["modes"][name]
-            m["ratio"] = m["rps"] / none["rps"] if none["rps"] else 0.0
-            m["cpu_ratio"] = none["cpu_us_per_req"] / m["cpu_us_per_req"] if m["cpu_us_per_req"] else 0.0
-        self.auth = out
+    def _check_modern(self, server: Server) -> None:
+        """Before the load: the modern call is answered on the 2026-07-28 wire, the plain one is not."""
+        status, _, body = post(server.url, MODERN_ADD_CALL, MODERN_HEADERS)
+        flat = body.replace(" ", "")
+        if status != 200 or '"resultType":"complete"' not in flat or '"text":"3"' not in flat:
+            raise RuntimeError(f"nbmcp-modern: a 2026-07-28 tools/call answered {status}: {body[:200]}")
+        status, _, body = post(server.url, ADD_CALL)
+        if status != 200 or '"resultType"' in body:
+            raise RuntimeError(f"nbmcp-modern: the plain POST did not take the older path: {body[:200]}")
+        self.log("    checked: the 2026-07-28 call is answered with resultType, the plain POST without")
 
     def _check_auth(self, servers: dict[str, Server], headers: dict[str, str], key: str) -> None:
         """Before the load: each mode really asks for its credential, and the one wrk sends is right."""
@@ -852,7 +910,7 @@ def analyse_profile(text: str) -> dict[str, Any]:
 # -- report --------------------------------------------------------------------------------
 
 
-_ORDER = ["nbmcp", "nbmcp-stateful", "nbmcp-session", "fastmcp", "bare"]
+_ORDER = ["nbmcp", "nbmcp-modern", "nbmcp-stateful", "nbmcp-session", "fastmcp", "bare"]
 
 
 def _sorted_loads(loads: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -904,6 +962,7 @@ def build_report(
             value += " - machine busy during the runs: judged on CPU/request"
         floors.append(("tools/call with 1,000 tools within 10% of 1 tool", ok, value))
     floors.extend(auth_floors(b))
+    floors.extend(modern_floors(b))
 
     L: list[str] = []
     L.append("# nbmcp benchmark results\n")
@@ -949,7 +1008,8 @@ def build_report(
         )
     L.append("\n`vs` columns are req/s ratios (this row / FastMCP or bare ASGI at the same concurrency). "
              "\"stateful, with session\" sends `Mcp-Session-Id` and `MCP-Protocol-Version` from a real "
-             "`initialize`; the other rows send only Content-Type and Accept. \"other load\" is CPU 0 time used by "
+             "`initialize`; \"2026-07-28\" sends per-request `_meta` and `MCP-Protocol-Version`, `Mcp-Method` "
+             "and `Mcp-Name` (scenario h); the other rows send only Content-Type and Accept. \"other load\" is CPU 0 time used by "
              "processes other than the server, and CPU 1 time used by processes other than wrk, during the point "
              f"(this machine is shared); points above {NOISY_PCT:.0f}% / {NOISY_LOAD_PCT:.0f}% are measured again "
              f"(up to {MAX_RETRIES_PER_POINT} times) and the quietest is kept; \"noisy\" marks one that stayed busy.\n")  # fmt: skip
@@ -1011,6 +1071,7 @@ def build_report(
         "run by `python bench/rest_vs_mcp.py` (floor: within 10%).\n"
     )
     L.extend(auth_section(b))
+    L.extend(modern_section(b))
 
     if b.profile:
         p = b.profile
@@ -1071,26 +1132,76 @@ def build_report(
         "rss": b.rss,
         "profile": b.profile,
         "auth": b.auth,
+        "modern": b.modern,
     }
     return "\n".join(L), floors, data
+
+
+def ratio_floor(name: str, out: dict[str, Any], mode: str, base: str) -> tuple[str, bool, str]:
+    """A floor "``mode`` >= 0.9 x ``base``" on :meth:`Bench.alternate` figures (req/s; CPU/request when noisy)."""
+    m, b = out["modes"][mode], out["modes"][base]
+    value = (f"ratio {m['ratio']:.3f} ({m['rps']:.0f} vs {b['rps']:.0f} req/s); CPU/request ratio "
+             f"{m['cpu_ratio']:.3f} ({m['cpu_us_per_req']:.0f} vs {b['cpu_us_per_req']:.0f} us)")  # fmt: skip
+    ok = m["ratio"] >= 0.9
+    if out.get("noisy"):  # rates from a busy machine are not comparable; CPU per request is
+        ok = m["cpu_ratio"] >= 0.9
+        value += " - machine busy during the runs: judged on CPU/request"
+    return name, ok, value
 
 
 def auth_floors(b: Bench) -> list[tuple[str, bool, str]]:
     """Scenario g: tools/call with an API key and with a JWT, each within 10% of no auth."""
     if not b.auth:
         return []
-    floors = []
-    none = b.auth["modes"]["none"]
-    for name, what in (("key", "an API key"), ("jwt", "an OAuth JWT")):
-        m = b.auth["modes"][name]
-        value = (f"ratio {m['ratio']:.3f} ({m['rps']:.0f} vs {none['rps']:.0f} req/s); CPU/request ratio "
-                 f"{m['cpu_ratio']:.3f} ({m['cpu_us_per_req']:.0f} vs {none['cpu_us_per_req']:.0f} us)")  # fmt: skip
-        ok = m["ratio"] >= 0.9
-        if b.auth.get("noisy"):  # rates from a busy machine are not comparable; CPU per request is
-            ok = m["cpu_ratio"] >= 0.9
-            value += " - machine busy during the runs: judged on CPU/request"
-        floors.append((f"tools/call c=32 with {what} within 10% of no auth", ok, value))
-    return floors
+    return [
+        ratio_floor(f"tools/call c=32 with {what} within 10% of no auth", b.auth, name, "none")
+        for name, what in (("key", "an API key"), ("jwt", "an OAuth JWT"))
+    ]
+
+
+def modern_floors(b: Bench) -> list[tuple[str, bool, str]]:
+    """Scenario h: the 2026-07-28 tools/call within 10% of the older revisions' plain-POST fast path."""
+    if not b.modern:
+        return []
+    name = "2026-07-28 tools/call c=32 >= 0.9x older-revision fast path (same run)"
+    return [ratio_floor(name, b.modern, "modern", "plain")]
+
+
+def modes_table(out: dict[str, Any], names: tuple[str, ...], versus: str) -> list[str]:
+    """The rows of :meth:`Bench.alternate` figures, the first mode being what ``versus`` names."""
+    L = [f"| mode | req/s | p50 ms | p99 ms | server CPU us/req | vs {versus} (req/s) | vs {versus} (CPU/req) "
+         "| runs req/s | other load CPU0 % |"]  # fmt: skip
+    L.append("|---|---:|---:|---:|---:|---:|---:|---|---|")  # fmt: skip
+    for name in names:
+        m = out["modes"][name]
+        vs = f"{m['ratio']:.3f}" if "ratio" in m else "1.000"
+        cpu = f"{m['cpu_ratio']:.3f}" if "cpu_ratio" in m else "1.000"
+        runs = ", ".join(f"{x:.0f}" for x in m["runs"] if x)
+        load = ", ".join(f"{x:.0f}" for x in m["other_load"])
+        L.append(f"| {m['label']} | {m['rps']:.0f} | {ms(m['p50_us'])} | {ms(m['p99_us'])} | "
+                 f"{m['cpu_us_per_req']:.0f} | {vs} | {cpu} | {runs} | {load} |")  # fmt: skip
+    return L
+
+
+def modern_section(b: Bench) -> list[str]:
+    """The scenario h table and how it was measured."""
+    if not b.modern:
+        return []
+    L = [
+        "## h. tools/call `add`: the older revisions' plain POST vs 2026-07-28 (nbmcp stateless, c=32, A B)\n"
+    ]
+    L.extend(modes_table(b.modern, ("plain", "modern"), "plain POST"))
+    L.append(
+        "\nOne `nbmcp serve bench/servers/nbmcp_server.py --stateless` process, measured in turn "
+        f"(each point a warm-up, then half the measure time), {MODERN_ROUNDS} rounds; figures are the "
+        "means. *plain POST*: the fast path of the handshake-era revisions (Content-Type and Accept "
+        "only, no `_meta`), answered as 2025-11-25. *2026-07-28*: wrk also sends `params._meta` with "
+        "`protocolVersion`, `clientCapabilities` and `clientInfo` and the headers "
+        "`MCP-Protocol-Version: 2026-07-28`, `Mcp-Method: tools/call`, `Mcp-Name: add`, and checks "
+        '`"resultType":"complete"` in every answer (`BENCH_MODERN=1`). Before the load one call of '
+        "each kind is checked to take its own path.\n"
+    )
+    return L
 
 
 def auth_section(b: Bench) -> list[str]:
@@ -1098,18 +1209,7 @@ def auth_section(b: Bench) -> list[str]:
     if not b.auth:
         return []
     L = ["## g. tools/call `add` with authentication (nbmcp stateless, c=32, A B C rounds)\n"]
-    L.append(
-        "| mode | req/s | p50 ms | p99 ms | server CPU us/req | vs no auth (req/s) | vs no auth (CPU/req) | runs req/s | other load CPU0 % |"
-    )
-    L.append("|---|---:|---:|---:|---:|---:|---:|---|---|")  # fmt: skip
-    for name in ("none", "key", "jwt"):
-        m = b.auth["modes"][name]
-        vs = f"{m['ratio']:.3f}" if "ratio" in m else "1.000"
-        cpu = f"{m['cpu_ratio']:.3f}" if "cpu_ratio" in m else "1.000"
-        runs = ", ".join(f"{x:.0f}" for x in m["runs"] if x)
-        load = ", ".join(f"{x:.0f}" for x in m["other_load"])
-        L.append(f"| {m['label']} | {m['rps']:.0f} | {ms(m['p50_us'])} | {ms(m['p99_us'])} | "
-                 f"{m['cpu_us_per_req']:.0f} | {vs} | {cpu} | {runs} | {load} |")  # fmt: skip
+    L.extend(modes_table(b.auth, ("none", "key", "jwt"), "no auth"))
     L.append(
         "\nThree `nbmcp serve bench/servers/nbmcp_server.py --stateless` processes, one per mode, all "
         "started before the first point and measured in turn (each point a warm-up, then half the "
@@ -1183,10 +1283,11 @@ def print_table(b: Bench, floors: list[tuple[str, bool, str]]) -> None:
         )
     for fw, r in b.register.items():
         print(f"register ({fw}): {r['mean_ms']:.3f} ms/tool mean")
-    for m in (b.auth.get("modes") or {}).values():
-        vs = f"  {m['ratio']:.3f} of no auth (CPU/request {m['cpu_ratio']:.3f})" if "ratio" in m else ""
-        print(f"auth {m['label']:<28} c=32 {m['rps']:>8.0f} req/s  p50 {ms(m['p50_us'])} ms  p99 {ms(m['p99_us'])} ms  "
-              f"cpu {m['cpu_us_per_req']:.0f} us/req{vs}")  # fmt: skip
+    for what, out, base in (("auth", b.auth, "no auth"), ("wire", b.modern, "plain POST")):
+        for m in (out.get("modes") or {}).values():
+            vs = f"  {m['ratio']:.3f} of {base} (CPU/request {m['cpu_ratio']:.3f})" if "ratio" in m else ""
+            print(f"{what} {m['label']:<28} c=32 {m['rps']:>8.0f} req/s  p50 {ms(m['p50_us'])} ms  "
+                  f"p99 {ms(m['p99_us'])} ms  cpu {m['cpu_us_per_req']:.0f} us/req{vs}")  # fmt: skip
     for r in b.rss:
         print(f"idle RSS {r['server']}: {r['rss_kb'] / 1024:.1f} MiB")
     print("REST path: see `python bench/rest_vs_mcp.py` (POST /tools/add vs the /mcp plain POST)")
@@ -1220,7 +1321,9 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="also profile nbmcp with py-spy under c=32")
     parser.add_argument("--profile-seconds", type=int, default=10)
     parser.add_argument(
-        "--only", default="calls,many,register,auth", help="comma list of: calls,many,register,auth"
+        "--only",
+        default="calls,many,register,auth,modern",
+        help="comma list of: calls,many,register,auth,modern",
     )
     parser.add_argument(
         "--retries", type=int, default=8, help="re-measurements allowed when CPU 0 is busy elsewhere"
@@ -1266,6 +1369,8 @@ def main() -> int:
             b.scenario_many_tools()
         if "auth" in only:
             b.scenario_auth()
+        if "modern" in only:
+            b.scenario_modern()
         if args.profile:
             b.scenario_profile()
     except (
@@ -1282,7 +1387,7 @@ def main() -> int:
         print("INVALID RUN:\n  " + "\n  ".join(b.problems))
     if not args.no_write:
         (BENCH / "results").mkdir(exist_ok=True)
-        if only - {"auth"}:  # `--only auth` leaves the other scenarios' figures alone
+        if only - {"auth", "modern"}:  # `--only auth` / `--only modern` leave the other figures alone
             write_keeping_notes(BENCH / "RESULTS.md", text)
             (BENCH / "results" / "latest.json").write_text(json.dumps(data, indent=1, default=str))
             print(f"wrote bench/RESULTS.md and bench/results/latest.json ({elapsed:.0f} s)")
@@ -1293,6 +1398,13 @@ def main() -> int:
             }
             (BENCH / "results" / "auth.json").write_text(json.dumps(auth_data, indent=1, default=str))
             print("wrote bench/AUTH_RESULTS.md and bench/results/auth.json")
+        if b.modern:
+            modern_data = {
+                k: data[k]
+                for k in ("started", "elapsed_s", "machine", "source", "valid", "problems", "modern")
+            }
+            (BENCH / "results" / "modern.json").write_text(json.dumps(modern_data, indent=1, default=str))
+            print("wrote bench/results/modern.json")
     if b.problems:
         return 1
     return 0 if all(ok for _, ok, _ in floors) else 3

@@ -210,8 +210,9 @@ class ServerConfig:
             (``: keepalive``), so proxies and tunnels do not drop a quiet stream.
         request_state_secret: The key (at least 32 bytes) that signs the ``requestState`` of
             2026-07-28 input-required rounds. Workers serving the same tools behind one URL
-            must share it; ``None`` (default): a random key per process, so a retry must come
-            back to the same process.
+            must share it; ``None`` (default): the ``NBMCP_REQUEST_STATE_SECRET`` environment
+            variable, else a random key per process, so a retry must come back to the same
+            process.
         request_state_ttl: Seconds a client has to answer an input-required round.
         list_ttl_ms: How long 2026-07-28 clients may cache ``server/discover`` and the tool,
             prompt and resource lists (``ttlMs``); 0 (default) so a notebook's edits show at once.
@@ -250,6 +251,8 @@ class ServerConfig:
     def __post_init__(self) -> None:
         if self.api_key is None:
             self.api_key = os.environ.get("NBMCP_API_KEY") or None
+        if self.request_state_secret is None:
+            self.request_state_secret = os.environ.get("NBMCP_REQUEST_STATE_SECRET") or None
         if self.tool_timeout is not None and self.tool_timeout <= 0:
             self.tool_timeout = None
         self.cors = expand_origins(self.cors)

@@ -7,12 +7,17 @@
 --   BENCH_PROTOCOL_VERSION  optional MCP-Protocol-Version header value
 --   BENCH_HEADER            optional extra request header "Name: value" (a credential:
 --                           "X-API-Key: K" or "Authorization: Bearer T"); never printed
+--   BENCH_MODERN            "1": speak protocol 2026-07-28 as its clients do: params._meta with
+--                           protocolVersion, clientCapabilities and clientInfo; headers
+--                           MCP-Protocol-Version: 2026-07-28, Mcp-Method and (call) Mcp-Name: add;
+--                           every answer must also say "resultType":"complete"
 --
 -- Ids are thread-distinct: thread t sends t*10^9 + 1, t*10^9 + 2, ...; "call" varies the
 -- arguments too (a = counter mod 100000, b = thread number) so a cached, mixed-up or
 -- canned answer is caught. A response counts as correct only if: status 200, JSON content
 -- type, its id is one we sent and have not had an answer for yet, and (call) its text is
--- the sum we asked for with isError false, or (list) it names the expected tool.
+-- the sum we asked for with isError false, or (list) it names the expected tool (and, with
+-- BENCH_MODERN, its resultType is "complete").
 -- done() prints one line "BENCHJSON {...}" that run.py parses.
 
 local METHOD = os.getenv("BENCH_METHOD") or "call"
@@ -20,6 +25,11 @@ local LIST_EXPECT = os.getenv("BENCH_LIST_EXPECT") or "add"
 local SESSION = os.getenv("BENCH_SESSION") or ""
 local VERSION = os.getenv("BENCH_PROTOCOL_VERSION") or ""
 local HEADER = os.getenv("BENCH_HEADER") or ""
+local MODERN = os.getenv("BENCH_MODERN") == "1"
+-- what a 2026-07-28 client puts in every request's params (the bench's one client)
+local META = '"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",'
+   .. '"io.modelcontextprotocol/clientCapabilities":{},'
+   .. '"io.modelcontextprotocol/clientInfo":{"name":"wrk","version":"1"}}'
 
 local threads = {}
 
@@ -41,6 +51,15 @@ function init(args)
    }
    if SESSION ~= "" then hdrs["Mcp-Session-Id"] = SESSION end
    if VERSION ~= "" then hdrs["MCP-Protocol-Version"] = VERSION end
+   if MODERN then
+      hdrs["MCP-Protocol-Version"] = "2026-07-28"
+      if METHOD == "list" then
+         hdrs["Mcp-Method"] = "tools/list"
+      else
+         hdrs["Mcp-Method"] = "tools/call"
+         hdrs["Mcp-Name"] = "add"
+      end
+   end
    if HEADER ~= "" then
       local name, value = HEADER:match("^%s*([^:]+):%s*(.-)%s*$")
       if name == nil then error("BENCH_HEADER must be 'Name: value'") end
@@ -55,13 +74,14 @@ function request()
    local id = tid * 1000000000 + n
    local body
    if METHOD == "list" then
-      body = string.format('{"jsonrpc":"2.0","id":%d,"method":"tools/list","params":{}}', id)
+      body = string.format('{"jsonrpc":"2.0","id":%d,"method":"tools/list","params":{%s}}',
+         id, MODERN and META or "")
       inflight[id] = true
    else
       local a = n % 100000
       body = string.format(
-         '{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"add","arguments":{"a":%d,"b":%d}}}',
-         id, a, tid)
+         '{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"add","arguments":{"a":%d,"b":%d}%s}}',
+         id, a, tid, MODERN and ("," .. META) or "")
       inflight[id] = string.format("%d", a + tid)
    end
    inflight_n = inflight_n + 1
@@ -94,6 +114,9 @@ function response(status, headers, body)
    else
       if not body:find('"text"%s*:%s*"' .. expect .. '"') then return fail("wrong sum, want " .. expect, body) end
       if not body:find('"isError"%s*:%s*false') then return fail("isError not false", body) end
+   end
+   if MODERN and not body:find('"resultType"%s*:%s*"complete"') then
+      return fail("resultType not complete", body)
    end
 end
 

@@ -15,7 +15,6 @@ from nbmcp.errors import InvalidParams, InvalidRequest
 from nbmcp.http.asgi import Receive, Send, send_json, wait_disconnect
 from nbmcp.http.concurrency import STREAMS_FULL
 from nbmcp.http.sse import KEEPALIVE, SSE_HEADERS, frame
-from nbmcp.principal import Principal
 from nbmcp.protocol import jsonrpc
 from nbmcp.protocol.envelope import SERVER_INFO_KEY, SUBSCRIPTION_ID_KEY, Envelope
 from nbmcp.protocol.subscriptions import honoured, read_filter
@@ -32,10 +31,14 @@ async def listen(
     send: Send,
     msg: dict[str, Any],
     envelope: Envelope,
-    principal: Principal | None,
+    owner: str,
     sse_ok: bool,
 ) -> None:
-    """Serve one listen request until the client leaves or the server stops."""
+    """Serve one listen request until the client leaves or the server stops.
+
+    ``owner`` is who the per-caller cap of open streams counts (the principal, else the
+    client's address: ``max_streams_per_session`` each).
+    """
     msg_id = msg["id"]
     if not sse_ok:
         refusal = InvalidRequest("Not Acceptable: subscriptions/listen answers with text/event-stream")
@@ -48,7 +51,6 @@ async def listen(
         return
     engine = endpoint.engine
     agreed = honoured(wanted, engine.info.capabilities)
-    owner = principal.key if principal is not None else ""
     cap = endpoint.config.max_streams_per_session
     listener = engine.listeners.open(msg_id, agreed, owner, cap)
     if listener is None:

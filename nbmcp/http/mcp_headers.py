@@ -75,13 +75,44 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def check_standard(raw: Iterable[tuple[bytes, bytes]], msg: dict[str, Any], version: str) -> None:
+def _plainly_equal(folded: Mapping[str, str], msg: dict[str, Any], version: str) -> bool:
+    """The common case at the cost of three lookups: no header repeated (the folded dict has as
+    many entries as the raw list, checked by the caller), and each standard header exactly the
+    body's value in plain visible ASCII (no spaces to strip, no base64 to decode)."""
+    method = msg.get("method")
+    if folded.get("mcp-protocol-version") != version or folded.get("mcp-method") != method:
+        return False
+    name = folded.get("mcp-name")
+    field = NAME_FIELD.get(method) if isinstance(method, str) else None
+    if field is None:
+        return name is None
+    params = msg.get("params")
+    return (
+        isinstance(params, dict)
+        and name is not None
+        and name == params.get(field)
+        and name.isascii()
+        and name.isprintable()
+        and not name.startswith(_OPEN)
+        and name.strip() == name
+    )
+
+
+def check_standard(
+    raw: Iterable[tuple[bytes, bytes]],
+    msg: dict[str, Any],
+    version: str,
+    folded: Mapping[str, str] | None = None,
+) -> None:
     """Check ``MCP-Protocol-Version``, ``Mcp-Method`` and ``Mcp-Name`` against the request.
 
     Args:
         raw: The ASGI ``scope["headers"]`` pairs (names in any case).
         msg: The decoded JSON-RPC request.
         version: The ``io.modelcontextprotocol/protocolVersion`` of ``params._meta``.
+        folded: The same headers as a dict of lower-case names, when the caller has it: a
+            request whose headers are all distinct and plainly equal to the body passes with
+            three lookups instead of a scan.
 
     Raises:
         HeaderMismatch: one of the three appears twice; ``MCP-Protocol-Version`` or
@@ -89,6 +120,13 @@ def check_standard(raw: Iterable[tuple[bytes, bytes]], msg: dict[str, Any], vers
             ``prompts/get`` or ``resources/read``; a value has invalid characters; or a value
             (OWS stripped, ``Mcp-Name`` base64-decoded) differs from the body.
     """
+    if (
+        folded is not None
+        and isinstance(raw, list)
+        and len(raw) == len(folded)
+        and _plainly_equal(folded, msg, version)
+    ):
+        return
     found: dict[bytes, bytes] = {}
     for key, value in raw:
         if len(key) < 8 or (key[0] | 0x20) != 0x6D:  # cheap skip of everything not "m..."

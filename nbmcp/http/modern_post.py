@@ -109,7 +109,7 @@ class ModernPost:
             return
         msg_id = msg["id"]
         try:
-            envelope = self._admit_message(scope, msg)
+            envelope = self._admit_message(scope, headers, msg)
         except ProtocolError as exc:
             await send_json(send, STATUS_OF.get(exc.code, 400), jsonrpc.error_response(msg_id, exc))
             return
@@ -121,7 +121,8 @@ class ModernPost:
             return
         method = msg["method"]
         if method == "subscriptions/listen":
-            await listen(self.endpoint, receive, send, msg, envelope, principal, sse_ok)
+            owner = caller_key(scope, self.endpoint.config, principal)  # anonymous: by address
+            await listen(self.endpoint, receive, send, msg, envelope, owner, sse_ok)
             return
         endpoint = self.endpoint
         if method == "tools/call" and principal is not None and principal.kind == "token":
@@ -144,26 +145,26 @@ class ModernPost:
                 await send_json(send, 429, jsonrpc.error_response(msg_id, full), [(b"retry-after", b"1")])
                 return
         try:
-            params = msg["params"]
+            may_talk = endpoint.engine.provider.may_stream(method, msg["params"])  # a Context, chunks
             streaming = (
                 sse_ok
                 and not endpoint.config.json_response
-                and ("progressToken" in envelope.meta or endpoint.engine.provider.may_stream(method, params))
+                and (may_talk or "progressToken" in envelope.meta)
             )
             if streaming:
                 await self._deferred(receive, send, msg, envelope, principal, headers)
             else:
-                answer = await self.dispatch.handle(msg, envelope, principal, headers, None)
+                answer = await self.dispatch.handle(msg, envelope, principal, headers, None, may_ask=may_talk)
                 await send_json(send, status_of(answer), jsonrpc.encode(answer))
         finally:
             if who:
                 calls.release(who, 1)
 
-    def _admit_message(self, scope: Scope, msg: dict[str, Any]) -> Envelope:
+    def _admit_message(self, scope: Scope, headers: Mapping[str, str], msg: dict[str, Any]) -> Envelope:
         """The request's envelope once every check before dispatch has passed."""
         envelope = read_envelope(msg.get("params"))
         raw = scope["headers"]
-        check_standard(raw, msg, envelope.version)
+        check_standard(raw, msg, envelope.version, headers)
         check_modern(envelope.version)
         method = msg["method"]
         if method != "subscriptions/listen" and not self.dispatch.knows(method):

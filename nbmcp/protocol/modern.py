@@ -102,15 +102,21 @@ class ModernDispatch:
         principal: Principal | None,
         headers: Mapping[str, str],
         send: Send | None,
+        *,
+        may_ask: bool = True,
     ) -> dict[str, Any]:
-        """The answer to one 2026-07-28 request (a JSON-RPC response; errors carry the request id)."""
+        """The answer to one 2026-07-28 request (a JSON-RPC response; errors carry the request id).
+
+        ``may_ask``: whether the handler can ask the client for input (a tool with a ``Context``);
+        without it no input-required round is opened, the fast path of a plain tool call.
+        """
         session = Session(None, envelope.version, principal=principal)
         session.envelope = envelope
         session.client_capabilities = envelope.capabilities
         session.client_info = envelope.client_info
         method: str = msg["method"]
         round_: Round | None = None
-        if method in MRTR_METHODS:
+        if may_ask and method in MRTR_METHODS:
             try:
                 round_ = Round.open(
                     self.signer,

@@ -22,7 +22,7 @@ from typing import Any, Final
 
 import orjson
 
-from nbmcp.errors import InvalidParams, MissingCapability, ProtocolError
+from nbmcp.errors import InvalidParams, MissingCapability, ProtocolError, ToolError
 from nbmcp.protocol.input_responses import answer_fits, validate_input_responses
 from nbmcp.protocol.request_state import StateSigner
 from nbmcp.protocol.versions import SERVER_REQUEST_SINCE
@@ -67,7 +67,7 @@ class Round:
         "asked_before",
         "capabilities",
         "pending",
-        "refused",
+        "refusals",
         "used",
     )
 
@@ -89,9 +89,9 @@ class Round:
         self.asked: dict[str, str] = {}
         self.used: dict[str, Any] = {}
         self.pending: dict[str, dict[str, Any]] = {}
-        self.refused: ProtocolError | None = None
-        """The error an ask raised (a missing capability, an answer of the wrong kind): the
-        request fails with it as a JSON-RPC error instead of a tool error."""
+        self.refusals: list[ProtocolError] = []
+        """The errors asks raised (a missing capability, an answer of the wrong kind): the
+        request fails with one as a JSON-RPC error instead of a tool error."""
         self._waiters: list[asyncio.Future[dict[str, Any]]] = []
         self._handle: asyncio.TimerHandle | None = None
         self._counter = itertools.count(1)
@@ -130,19 +130,24 @@ class Round:
         """The client's answer to this question, or (when unanswered) the end of the round."""
         needed = SERVER_REQUEST_SINCE.get(method)
         if needed is not None and needed[0] not in self.capabilities:
-            self.refused = MissingCapability(
-                f"the client did not declare the {needed[0]!r} capability, so the server cannot ask {method}",
-                {"requiredCapabilities": {needed[0]: {}}},
+            raise self._refuse(
+                MissingCapability(
+                    f"the client did not declare the {needed[0]!r} capability, "
+                    f"so the server cannot ask {method}",
+                    {"requiredCapabilities": {needed[0]: {}}},
+                )
             )
-            raise self.refused
         digest = _digest(method, params)
+        if self.asked.get(key, digest) != digest:  # the tool's mistake: one key, two questions
+            raise ToolError(
+                f"the key {key!r} names two different questions in one request; give each its own key="
+            )
         answer = self.answers.get(key)
         before = self.asked_before
         self.asked[key] = digest
         if answer is not None and (before is None or before.get(key) == digest):
             if not answer_fits(method, answer):
-                self.refused = InvalidParams(f"inputResponses[{key!r}] is not a {method} result")
-                raise self.refused
+                raise self._refuse(InvalidParams(f"inputResponses[{key!r}] is not a {method} result"))
             self.used[key] = answer
             return dict(answer)
         self.pending[key] = {"method": method, "params": params}
@@ -152,6 +157,14 @@ class Round:
             self._handle.cancel()
         self._handle = asyncio.get_running_loop().call_later(SETTLE_SECONDS, self._settle)
         return await future
+
+    def refused(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is an ask's refusal (then it is the request's JSON-RPC error)."""
+        return any(exc is refusal for refusal in self.refusals)
+
+    def _refuse(self, exc: ProtocolError) -> ProtocolError:
+        self.refusals.append(exc)
+        return exc
 
     def result(self) -> dict[str, Any]:
         """The ``input_required`` result: every pending ask, and the state sealing what is known."""

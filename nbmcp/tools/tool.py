@@ -262,7 +262,7 @@ class Tool:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            if exchange.round is not None and exc is exchange.round.refused:
+            if exchange.round is not None and exchange.round.refused(exc):
                 raise  # 2026-07-28: a missing capability or a bad answer is the request's error
             if isinstance(exc, (TimeoutError, asyncio.TimeoutError)) and deadline and loop.time() >= deadline:
                 return error_result(f"Tool {self.name!r} timed out after {timeout:g} s")

@@ -242,7 +242,7 @@ _SCHEMA_2020_12 = {
 def json_schema_2020_12_tool(
     name: str | None = None,
     address: dict[str, str] | None = None,
-    contactMethod: str | None = None,  # noqa: N803 - the schema's own name
+    contactMethod: str | None = None,
     phone: str | None = None,
     email: str | None = None,
 ) -> str:
@@ -276,7 +276,7 @@ def watched_resource() -> str:
 @server.resource(
     "test://template/{id}/data", name="template", title="Resource Template", mime_type="application/json"
 )
-def template_data(id: str) -> str:  # noqa: A002 - the template's own name
+def template_data(id: str) -> str:
     """Data for one id, from a URI template."""
     return json.dumps({"id": id, "templateTest": True, "data": f"Data for ID: {id}"})
 
@@ -303,7 +303,7 @@ def test_prompt_with_arguments(arg1: str, arg2: str) -> str:
 
 
 @server.prompt(description="A prompt that includes an embedded resource")
-def test_prompt_with_embedded_resource(resourceUri: str) -> list[Any]:  # noqa: N803 - the suite's name
+def test_prompt_with_embedded_resource(resourceUri: str) -> list[Any]:
     """A prompt that includes an embedded resource.
 
     Args:
@@ -318,3 +318,159 @@ def test_prompt_with_embedded_resource(resourceUri: str) -> list[Any]:  # noqa: 
 @server.prompt(description="A prompt that includes image content")
 def test_prompt_with_image() -> list[Any]:
     return [user(image(PNG, "image/png")), user("Please analyze the image above.")]
+
+
+# -- 2026-07-28: the stateless wire's diagnostic tools (server-stateless, SEP-2575) -----------
+
+
+@server.tool
+async def test_missing_capability(ctx: Context) -> str:
+    """Asks the client's model; a client that declared no ``sampling`` gets -32021 instead."""
+    reply = await ctx.sample("Say hello.", max_tokens=20)
+    return f"LLM response: {reply.get('content', {}).get('text', '')}"
+
+
+@server.tool
+async def test_streaming_elicitation(ctx: Context) -> str:
+    """Reports progress, then asks the user to go on: the answer stream must carry no request."""
+    await ctx.report_progress(0, 1, "Starting")
+    schema = {"type": "object", "properties": {"proceed": {"type": "boolean"}}, "required": ["proceed"]}
+    reply = await ctx.elicit("Proceed?", schema, key="proceed")
+    await ctx.report_progress(1, 1, "Done")
+    return f"Streaming elicitation completed: action={reply.get('action')}"
+
+
+@server.tool
+async def test_logging_tool(ctx: Context) -> str:
+    """Logs twice: sent only to a client that asked for a log level."""
+    await ctx.info("Logging tool started")
+    await ctx.info("Logging tool finished")
+    return "Logging tool executed"
+
+
+@server.tool
+async def test_trigger_tool_change() -> str:
+    """Adds a tool and removes it again, so listening clients hear ``tools/list_changed``."""
+
+    def test_ephemeral_tool() -> str:
+        """Exists only while ``test_trigger_tool_change`` runs."""
+        return "ephemeral"
+
+    server.add_tool(test_ephemeral_tool, replace=True)
+    server.remove_tool("test_ephemeral_tool")
+    return "Tool list changed"
+
+
+@server.tool
+async def test_trigger_prompt_change() -> str:
+    """Adds a prompt and removes it again, so listening clients hear ``prompts/list_changed``."""
+
+    @server.prompt(name="test_ephemeral_prompt", description="Exists only for a moment", replace=True)
+    def ephemeral() -> str:
+        return "ephemeral"
+
+    server.registry.remove_prompt("test_ephemeral_prompt")
+    return "Prompt list changed"
+
+
+@server.tool(headers={"region": "Region"})
+def test_custom_header_tool(region: str) -> str:
+    """Echoes the region; clients mirror it in the ``Mcp-Param-Region`` header (SEP-2243).
+
+    Args:
+        region: Where the request should be served.
+    """
+    return f"Region: {region}"
+
+
+# -- 2026-07-28: multi round-trip requests (SEP-2322); the keys are the suite's ---------------
+
+_NAME = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+
+
+def _content(reply: dict[str, Any]) -> dict[str, Any]:
+    content = reply.get("content")
+    return content if isinstance(content, dict) else {}
+
+
+@server.tool
+async def test_input_required_result_elicitation(ctx: Context) -> str:
+    """Asks the user's name (key ``user_name``), then greets them."""
+    reply = await ctx.elicit("What is your name?", _NAME, key="user_name")
+    return f"Hello, {_content(reply).get('name', 'stranger')}!"
+
+
+@server.tool
+async def test_input_required_result_sampling(ctx: Context) -> str:
+    """Asks the client's model for the capital of France (key ``capital_question``)."""
+    reply = await ctx.sample("What is the capital of France?", max_tokens=100, key="capital_question")
+    return f"LLM response: {_content(reply).get('text', '')}"
+
+
+@server.tool
+async def test_input_required_result_list_roots(ctx: Context) -> str:
+    """Asks for the client's roots (key ``client_roots``) and names them."""
+    reply = await ctx.list_roots(key="client_roots")
+    return "Client roots: " + ", ".join(str(root.get("uri")) for root in reply.get("roots", []))
+
+
+@server.tool
+async def test_input_required_result_request_state(ctx: Context) -> str:
+    """Asks for a confirmation (key ``confirm``); the answer comes back with the sealed state."""
+    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    reply = await ctx.elicit("Please confirm", schema, key="confirm")
+    return f"state-ok: confirmed={_content(reply).get('ok')}"
+
+
+@server.tool
+async def test_input_required_result_multiple_inputs(ctx: Context) -> str:
+    """Asks for a name, a greeting and the roots at once: one round with three requests."""
+    name, greeting, roots = await asyncio.gather(
+        ctx.elicit("What is your name?", _NAME, key="user_name"),
+        ctx.sample("Generate a greeting", max_tokens=50, key="greeting"),
+        ctx.list_roots(key="client_roots"),
+    )
+    return (
+        f"name={_content(name).get('name')}, greeting={_content(greeting).get('text')}, "
+        f"roots={len(roots.get('roots', []))}"
+    )
+
+
+@server.tool
+async def test_input_required_result_multi_round(ctx: Context) -> str:
+    """Asks for a name (``step1``), then for a colour (``step2``): two rounds, then the answer."""
+    name = await ctx.elicit("Step 1: What is your name?", _NAME, key="step1")
+    schema = {"type": "object", "properties": {"color": {"type": "string"}}, "required": ["color"]}
+    color = await ctx.elicit("Step 2: What is your favorite color?", schema, key="step2")
+    return f"{_content(name).get('name')} likes {_content(color).get('color')}"
+
+
+@server.tool
+async def test_input_required_result_tampered_state(ctx: Context) -> str:
+    """Asks for a confirmation with sealed state; a tampered state must be refused."""
+    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    reply = await ctx.elicit("Please confirm", schema, key="confirm")
+    return f"confirmed={_content(reply).get('ok')}"
+
+
+@server.tool
+async def test_input_required_result_capabilities(ctx: Context) -> str:
+    """Asks only what the client declared it can answer (elicitation, sampling, roots)."""
+    caps = ctx.client_capabilities
+    asks: list[Any] = []
+    if "elicitation" in caps:
+        asks.append(ctx.elicit("What is your name?", _NAME, key="user_name"))
+    if "sampling" in caps:
+        asks.append(ctx.sample("What is the capital of France?", max_tokens=100, key="capital_question"))
+    if "roots" in caps:
+        asks.append(ctx.list_roots(key="client_roots"))
+    answers = await asyncio.gather(*asks)
+    return f"Asked {len(answers)} question(s) the client can answer"
+
+
+@server.prompt(description="A prompt that asks the user for its context first")
+async def test_input_required_result_prompt(ctx: Context) -> str:
+    """A prompt that asks the user which context to use (key ``user_context``)."""
+    schema = {"type": "object", "properties": {"context": {"type": "string"}}, "required": ["context"]}
+    reply = await ctx.elicit("What context should the prompt use?", schema, key="user_context")
+    return f"Use this context: {_content(reply).get('context', '')}"

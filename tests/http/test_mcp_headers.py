@@ -10,11 +10,35 @@ from typing import Any
 import pytest
 
 from nbmcp.errors import HeaderMismatch
-from nbmcp.http.mcp_headers import check_params, check_standard, decode_header_value
+from nbmcp.http import mcp_headers
+from nbmcp.http.mcp_headers import check_params, decode_header_value
 from nbmcp.tools.x_mcp_header import HeaderParam, header_params
 
 V = "2026-07-28"
 Raw = list[tuple[bytes, bytes]]
+
+
+def check_standard(raw: Raw, msg: dict[str, Any], version: str) -> None:
+    """Both ways the endpoint may check: the raw scan, and the shortcut over the folded dict it
+    already holds (``headers_of``: lower-case names, later duplicates win). Every case below runs
+    through both, and both must give the same outcome (the same refusal, word for word)."""
+    folded = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
+    try:
+        mcp_headers.check_standard(raw, msg, version)
+    except HeaderMismatch as refused:
+        with pytest.raises(HeaderMismatch) as again:
+            mcp_headers.check_standard(raw, msg, version, folded)
+        assert again.value.message == refused.message
+        raise
+    mcp_headers.check_standard(raw, msg, version, folded)
+
+
+def test_the_shortcut_is_taken_for_plain_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain, distinct, exactly equal headers never reach the scan (else the shortcut is dead code)."""
+    pairs = std("tools/call", "add")
+    folded = {k.decode(): v.decode() for k, v in pairs}
+    monkeypatch.setattr(mcp_headers, "_text", lambda *a: pytest.fail("the raw scan ran"))
+    mcp_headers.check_standard(pairs, request("tools/call", name="add"), V, folded)
 
 
 def raw(*pairs: tuple[str | bytes, str | bytes]) -> Raw:

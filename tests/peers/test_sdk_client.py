@@ -1,15 +1,22 @@
 """nbmcp judged by the official MCP Python SDK (mcp 2.3.0) over real Streamable HTTP.
 
 The SDK validates every result against the negotiated revision's wire models, so a call
-that returns here returned a well-formed answer. The raw-HTTP tests at the end speak each
-handshake-era revision by hand and check every answer with :mod:`oracle`.
+that returns here returned a well-formed answer. ``Client`` (``mode="auto"``) adopts
+2026-07-28 through ``server/discover``; its exchanges are recorded on the wire and every
+2026-07-28 answer is judged again by :mod:`oracle` (the spec's own schema). The low-level
+``ClientSession`` and ``mode="legacy"`` speak 2025-11-25 to the same server. The raw-HTTP
+tests at the end speak each handshake-era revision by hand and check every answer with
+:mod:`oracle`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -522,17 +529,139 @@ def test_request_headers_reach_context(url: str) -> None:
     run(main)
 
 
-# -- the SDK's high-level Client (mode='auto': server/discover first, then initialize) -------
+# -- the SDK's high-level Client: mode='auto' probes server/discover and adopts 2026-07-28 ------
+
+MODERN = "2026-07-28"
+
+
+@dataclass
+class Recorded:
+    """One HTTP exchange the SDK client made, as it went over the wire."""
+
+    verb: str
+    headers: dict[str, str]  # the request's, lower-cased names
+    sent: Any  # the decoded request body (None for GET/DELETE)
+    status: int
+    content_type: str
+    body: bytearray  # the response body, as far as it was read
+
+    def messages(self) -> list[Any]:
+        """The JSON-RPC messages of the response: one JSON value, or the events of an SSE stream."""
+        text = bytes(self.body).decode()
+        if not text.strip():
+            return []
+        if self.content_type.startswith("application/json"):
+            return [json.loads(text)]
+        found = []
+        for block in text.replace("\r\n", "\n").split("\n\n"):
+            data = [line[5:].removeprefix(" ") for line in block.split("\n") if line.startswith("data:")]
+            if data and "".join(data).strip():
+                found.append(json.loads("\n".join(data)))
+        return found
+
+
+class _Tee(httpx2.AsyncByteStream):
+    def __init__(self, inner: Any, sink: bytearray) -> None:
+        self._inner = inner
+        self._sink = sink
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            self._sink.extend(chunk)
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class Recorder(httpx2.AsyncBaseTransport):
+    """The real HTTP transport, keeping a copy of every request and response body."""
+
+    def __init__(self) -> None:
+        self._inner = httpx2.AsyncHTTPTransport()
+        self.exchanges: list[Recorded] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        content = await request.aread()
+        response = await self._inner.handle_async_request(request)
+        record = Recorded(
+            request.method,
+            {name.lower(): value for name, value in request.headers.items()},
+            json.loads(content) if content else None,
+            response.status_code,
+            response.headers.get("content-type", ""),
+            bytearray(),
+        )
+        self.exchanges.append(record)
+        return httpx2.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=_Tee(response.stream, record.body),
+            extensions=response.extensions,
+            request=request,
+        )
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def modern(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """``(request, answer)`` of every 2026-07-28 request, each answer judged by the oracle.
+
+        Every answer must carry its request's id and fit the 2026-07-28 schema; every other
+        message on its stream must be a notification the server may send under 2026-07-28.
+        """
+        judged = []
+        for record in self.exchanges:
+            if record.headers.get("mcp-protocol-version") != MODERN or not isinstance(record.sent, dict):
+                continue
+            assert record.verb == "POST", record
+            assert "mcp-session-id" not in record.headers, "a 2026-07-28 request belongs to no session"
+            sent = record.sent
+            assert sent["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] == MODERN
+            if "id" not in sent:
+                continue
+            answers, others = oracle.split_answers(record.messages())
+            assert len(answers) == 1, (sent, record.messages())
+            oracle.validate_answer(sent["method"], answers[0], MODERN, request_id=sent["id"])
+            for other in others:
+                assert "id" not in other, f"a server request on a 2026-07-28 stream: {other!r}"
+                oracle.validate_server_message(other, MODERN)
+            judged.append((sent, answers[0]))
+        return judged
+
+    def calls_of(self, tool: str) -> list[dict[str, Any]]:
+        """The results of the 2026-07-28 ``tools/call`` rounds of ``tool``, in order."""
+        return [
+            answer["result"]
+            for sent, answer in self.modern()
+            if sent["method"] == "tools/call" and sent["params"]["name"] == tool and "result" in answer
+        ]
+
+
+@asynccontextmanager
+async def recorded_client(url: str, recorder: Recorder, **options: Any) -> AsyncIterator[Client]:
+    """``Client`` over Streamable HTTP whose every exchange ``recorder`` keeps."""
+    async with (
+        httpx2.AsyncClient(transport=recorder, timeout=WAIT) as http,
+        Client(streamable_http_client(url, http_client=http), **options) as client,
+    ):
+        yield client
 
 
 def test_client_default_negotiation(url: str) -> None:
+    recorder = Recorder()
+
     async def main() -> None:
-        async with Client(url) as client:
-            # nbmcp speaks no 2026-07-28 yet: the discover probe must fall back to initialize.
-            assert client.protocol_version == "2025-11-25"
-            assert client.session.initialize_result is not None
-            assert client.server_info is not None and client.server_info.name == "sdk-judge"
+        async with recorded_client(url, recorder) as client:
+            assert client.protocol_version == MODERN
+            discovered = client.session.discover_result
+            assert discovered is not None and MODERN in discovered.supported_versions
+            assert client.session.initialize_result is None
+            assert client.server_info is not None
+            assert (client.server_info.name, client.server_info.version) == ("sdk-judge", "1.2.3")
             assert client.instructions == "Test server for the SDK client."
+            caps = client.server_capabilities
+            assert caps.tools is not None and caps.prompts is not None and caps.resources is not None
             result = await client.call_tool("add", {"a": 20, "b": 22})
             assert result.structured_content == {"result": 42}
             names = {t.name for t in (await client.list_tools()).tools}
@@ -544,52 +673,333 @@ def test_client_default_negotiation(url: str) -> None:
 
             result = await client.call_tool("countdown", {"n": 2}, progress_callback=on_progress)
             assert seen == ["t-2", "t-1"]
+            got = await client.get_prompt("plan_trip", {"city": "Kyoto"})
+            assert isinstance(got.messages[0].content, types.TextContent)
+            assert got.messages[0].content.text == "Plan 3 days in Kyoto."
+            contents = (await client.read_resource("text://motd")).contents
+            assert (
+                isinstance(contents[0], types.TextResourceContents) and contents[0].text == "hello from nbmcp"
+            )
+            with pytest.raises(MCPError) as info:
+                await client.read_resource("data://missing")
+            assert info.value.error.code == types.INVALID_PARAMS
 
     run(main)
+    judged = recorder.modern()
+    assert judged[0][0]["method"] == "server/discover"
+    methods = {sent["method"] for sent, _ in judged}
+    assert {"tools/call", "tools/list", "prompts/get", "resources/read"} <= methods
+    assert not [r for r in recorder.exchanges if r.verb != "POST"], (
+        "no GET stream, no DELETE under 2026-07-28"
+    )
 
 
 def test_client_legacy_mode(url: str) -> None:
     async def main() -> None:
         async with Client(url, mode="legacy") as client:
             assert client.protocol_version == "2025-11-25"
+            assert client.session.initialize_result is not None
             assert text_of(await client.call_tool("shout", {"text": "abc"})) == "ABC"
 
     run(main)
 
 
 def test_discover_probe_as_the_sdk_sends_it(url: str) -> None:
-    """``server/discover`` at 2026-07-28 must be refused with -32022 listing what we speak."""
+    """``server/discover`` at 2026-07-28, as ``negotiate_auto`` sends it, is answered in kind."""
     probe = rpc(
         "server/discover",
         {
             "_meta": {
-                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/protocolVersion": MODERN,
                 "io.modelcontextprotocol/clientInfo": {"name": "probe", "version": "0"},
                 "io.modelcontextprotocol/clientCapabilities": {},
             }
         },
         msg_id=1,
     )
+    content = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
     with bare_client() as http:
-        for headers in (
-            {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "server/discover"},
-            {},
+        response = http.post(
+            url,
+            json=probe,
+            headers={**content, "MCP-Protocol-Version": MODERN, "Mcp-Method": "server/discover"},
+        )
+        assert response.status_code == 200, (response.status_code, response.text)
+        (answer,) = read_messages(response)
+        result = oracle.validate_answer("server/discover", answer, MODERN, request_id=1, expect="result")
+        assert result["resultType"] == "complete"
+        assert MODERN in result["supportedVersions"]
+        assert set(oracle.HANDSHAKE_VERSIONS) <= set(result["supportedVersions"])
+        assert result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "sdk-judge"
+        assert result["instructions"] == "Test server for the SDK client."
+        assert {"tools", "prompts", "resources"} <= set(result["capabilities"])
+
+        # The body speaks 2026-07-28 but the header is missing: a header mismatch, not a legacy call.
+        response = http.post(url, json=probe, headers=content)
+        assert response.status_code == 400, (response.status_code, response.text)
+        (answer,) = read_messages(response)
+        error = oracle.validate_answer("server/discover", answer, MODERN, request_id=1, expect="error")
+        assert error["code"] == -32020, error
+
+
+# -- multi round-trip requests through the SDK client's callbacks, beside a legacy client --------
+
+
+def build_asking_server() -> MCPServer:
+    """Tools and a prompt that ask the client: the same code serves both protocol generations."""
+    server = MCPServer("sdk-asker", version="0.0.1")
+    schema = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+        "required": ["name"],
+    }
+
+    @server.tool
+    async def ask_user(ctx: Context) -> dict[str, Any]:
+        """Elicitation (no key: nbmcp numbers it)."""
+        answer = await ctx.elicit("Who are you?", schema, timeout=WAIT)
+        return {"action": answer["action"], "content": answer.get("content")}
+
+    @server.tool
+    async def ask_model(question: str, ctx: Context) -> str:
+        """Sampling."""
+        reply = await ctx.sample(question, max_tokens=50, system_prompt="be brief", timeout=WAIT)
+        return f"model said: {reply['content']['text']} ({reply['model']})"
+
+    @server.tool
+    async def where(ctx: Context) -> list[str]:
+        """The client's roots."""
+        reply = await ctx.list_roots(timeout=WAIT)
+        return [root["uri"] for root in reply["roots"]]
+
+    @server.tool
+    async def survey(ctx: Context) -> dict[str, Any]:
+        """All three questions at once: one round."""
+        user, model, roots = await asyncio.gather(
+            ctx.elicit("Who are you?", schema, key="who", timeout=WAIT),
+            ctx.sample("Say hi", max_tokens=5, key="hi", timeout=WAIT),
+            ctx.list_roots(key="roots", timeout=WAIT),
+        )
+        return {
+            "name": user["content"]["name"],
+            "said": model["content"]["text"],
+            "roots": [root["uri"] for root in roots["roots"]],
+        }
+
+    @server.tool
+    async def two_steps(ctx: Context) -> str:
+        """One question, then another: two rounds."""
+        first = await ctx.elicit("Step 1: your name?", schema, key="step1", timeout=WAIT)
+        second = await ctx.elicit("Step 2: your age?", schema, key="step2", timeout=WAIT)
+        return f"{first['content']['name']} is {second['content'].get('age')}"
+
+    @server.tool
+    def sync_ask(ctx: Context) -> str:
+        """A sync tool waiting in its worker thread."""
+        answer = ctx.elicit("Who are you?", schema, key="who", timeout=WAIT).result(WAIT)
+        return f"sync hello {answer['content']['name']}"
+
+    @server.prompt()
+    async def briefing(ctx: Context) -> str:
+        """A prompt that asks the user its topic first."""
+        topic = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+        answer = await ctx.elicit("Which topic?", topic, key="topic", timeout=WAIT)
+        return f"Brief me on {answer['content']['name']}."
+
+    return server
+
+
+@pytest.fixture
+def asking_url(serve: Any) -> str:
+    return str(serve(build_asking_server()))
+
+
+class Answers:
+    """SDK client callbacks that answer every question and remember what they were asked."""
+
+    def __init__(self, name: str = "Ada", age: int = 36) -> None:
+        self.name, self.age = name, age
+        self.elicited: list[tuple[Any, str]] = []  # (request id the SDK saw, message)
+        self.sampled: list[Any] = []
+        self.rooted: list[Any] = []
+
+    async def elicit(self, context: Any, params: Any) -> types.ElicitResult:
+        self.elicited.append((context.request_id, params.message))
+        return types.ElicitResult(action="accept", content={"name": self.name, "age": self.age})
+
+    async def sample(
+        self, context: Any, params: types.CreateMessageRequestParams
+    ) -> types.CreateMessageResult:
+        self.sampled.append(params)
+        return types.CreateMessageResult(
+            role="assistant",
+            content=types.TextContent(type="text", text="forty-two"),
+            model="judge-model",
+            stop_reason="endTurn",
+        )
+
+    async def roots(self, context: Any) -> types.ListRootsResult:
+        self.rooted.append(context.request_id)
+        return types.ListRootsResult(roots=[types.Root(uri="file:///work/a", name="a")])
+
+    def callbacks(self) -> dict[str, Any]:
+        return {
+            "elicitation_callback": self.elicit,
+            "sampling_callback": self.sample,
+            "list_roots_callback": self.roots,
+        }
+
+
+def test_client_answers_input_required_rounds(asking_url: str) -> None:
+    recorder = Recorder()
+    answers = Answers()
+
+    async def main() -> None:
+        async with recorded_client(asking_url, recorder, **answers.callbacks()) as client:
+            assert client.protocol_version == MODERN
+            result = await client.call_tool("ask_user", {})
+            assert result.structured_content == {"action": "accept", "content": {"name": "Ada", "age": 36}}
+            assert answers.elicited == [("elicit_1", "Who are you?")]  # the key is the request id it saw
+
+            result = await client.call_tool("ask_model", {"question": "meaning of life?"})
+            assert text_of(result) == "model said: forty-two (judge-model)"
+            (params,) = answers.sampled
+            assert (params.max_tokens, params.system_prompt) == (50, "be brief")
+            content = params.messages[0].content
+            assert isinstance(content, types.TextContent) and content.text == "meaning of life?"
+
+            result = await client.call_tool("where", {})
+            assert result.structured_content == {"result": ["file:///work/a"]}
+            assert answers.rooted == ["roots_1"]
+
+            got = await client.get_prompt("briefing")
+            assert isinstance(got.messages[0].content, types.TextContent)
+            assert got.messages[0].content.text == "Brief me on Ada."
+
+    run(main)
+    for tool in ("ask_user", "ask_model", "where"):
+        first, last = recorder.calls_of(tool)
+        assert first["resultType"] == "input_required" and last["resultType"] == "complete", tool
+    asked = recorder.calls_of("ask_user")[0]["inputRequests"]
+    assert asked["elicit_1"]["method"] == "elicitation/create"
+    assert asked["elicit_1"]["params"]["message"] == "Who are you?"
+
+
+def test_client_batched_and_multi_round_questions(asking_url: str) -> None:
+    recorder = Recorder()
+    answers = Answers()
+
+    async def main() -> None:
+        async with recorded_client(asking_url, recorder, **answers.callbacks()) as client:
+            result = await client.call_tool("survey", {})
+            assert result.structured_content == {
+                "name": "Ada",
+                "said": "forty-two",
+                "roots": ["file:///work/a"],
+            }
+            result = await client.call_tool("two_steps", {})
+            assert text_of(result) == "Ada is 36"
+            result = await client.call_tool("sync_ask", {})
+            assert text_of(result) == "sync hello Ada"
+
+    run(main)
+    survey = recorder.calls_of("survey")
+    assert [r["resultType"] for r in survey] == ["input_required", "complete"], "three questions, one round"
+    assert {k: v["method"] for k, v in survey[0]["inputRequests"].items()} == {
+        "who": "elicitation/create",
+        "hi": "sampling/createMessage",
+        "roots": "roots/list",
+    }
+    steps = recorder.calls_of("two_steps")
+    assert [r["resultType"] for r in steps] == ["input_required", "input_required", "complete"]
+    assert [list(r["inputRequests"]) for r in steps[:2]] == [["step1"], ["step2"]]
+    assert steps[0]["requestState"] != steps[1]["requestState"]
+    assert [r["resultType"] for r in recorder.calls_of("sync_ask")] == ["input_required", "complete"]
+
+
+def test_client_without_the_capability_is_refused(asking_url: str) -> None:
+    """A 2026-07-28 client that declared no sampling gets -32021 naming it, never a question."""
+
+    async def main() -> None:
+        async with Client(asking_url) as client:
+            assert client.protocol_version == MODERN
+            with pytest.raises(MCPError) as info:
+                await client.call_tool("ask_model", {"question": "?"})
+            assert info.value.error.code == -32021
+            assert info.value.error.data == {"requiredCapabilities": {"sampling": {}}}
+
+    run(main)
+
+
+def test_both_generations_ask_at_the_same_time(asking_url: str) -> None:
+    """A 2026-07-28 client and a 2025-11-25 one (``mode="legacy"``) call the same eliciting tool at once.
+
+    Each callback waits until the other one is being asked too: the legacy call holds its
+    tool open on its SSE stream (a server request), the modern call is between two rounds.
+    """
+    modern_rec, legacy_rec = Recorder(), Recorder()
+    modern_answers, legacy_answers = Answers("Ada", 36), Answers("Bob", 40)
+    both = anyio.Event()
+    asked: list[str] = []
+
+    def waiting(answers: Answers, who: str) -> Callable[[Any, Any], Awaitable[types.ElicitResult]]:
+        async def elicit(context: Any, params: Any) -> types.ElicitResult:
+            asked.append(who)
+            if len(asked) == 2:
+                both.set()
+            await both.wait()
+            return await answers.elicit(context, params)
+
+        return elicit
+
+    async def main() -> None:
+        async with (
+            recorded_client(
+                asking_url, modern_rec, elicitation_callback=waiting(modern_answers, "modern")
+            ) as modern,
+            recorded_client(
+                asking_url, legacy_rec, mode="legacy", elicitation_callback=waiting(legacy_answers, "legacy")
+            ) as legacy,
         ):
-            response = http.post(
-                url,
-                json=probe,
-                headers={
-                    "Content-Type": "application/json",
-                    "Accept": "application/json, text/event-stream",
-                    **headers,
-                },
-            )
-            assert 200 <= response.status_code < 500, (response.status_code, response.text)
-            (answer,) = read_messages(response)
-            error = oracle.validate_answer("server/discover", answer, "2025-11-25", expect="error")
-            assert error["code"] == -32022, error
-            assert set(error["data"]["supported"]) == set(oracle.HANDSHAKE_VERSIONS)
-            assert error["data"]["requested"] == "2026-07-28"
+            assert (modern.protocol_version, legacy.protocol_version) == (MODERN, "2025-11-25")
+            results: dict[str, types.CallToolResult] = {}
+
+            async def call(who: str, client: Client) -> None:
+                results[who] = await client.call_tool("ask_user", {})
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(call, "modern", modern)
+                tg.start_soon(call, "legacy", legacy)
+            assert results["modern"].structured_content == {
+                "action": "accept",
+                "content": {"name": "Ada", "age": 36},
+            }
+            assert results["legacy"].structured_content == {
+                "action": "accept",
+                "content": {"name": "Bob", "age": 40},
+            }
+
+    run(main)
+    assert sorted(asked) == ["legacy", "modern"]
+    assert [r["resultType"] for r in modern_rec.calls_of("ask_user")] == ["input_required", "complete"]
+    assert modern_answers.elicited == [("elicit_1", "Who are you?")]
+    # The legacy call: a handshake, then the question as a server request on the call's SSE stream.
+    assert not legacy_rec.modern()
+    assert legacy_rec.exchanges[0].sent["method"] == "initialize"
+    (call,) = [
+        r for r in legacy_rec.exchanges if isinstance(r.sent, dict) and r.sent.get("method") == "tools/call"
+    ]
+    assert call.headers["mcp-protocol-version"] == "2025-11-25" and call.headers.get("mcp-session-id")
+    assert call.content_type.startswith("text/event-stream")
+    requests = [m for m in call.messages() if isinstance(m, dict) and "method" in m and "id" in m]
+    assert [oracle.validate_server_message(m, "2025-11-25")["method"] for m in requests] == [
+        "elicitation/create"
+    ]
+    ((legacy_id, _),) = legacy_answers.elicited
+    assert legacy_id == requests[0]["id"]
+    replies = [r.sent for r in legacy_rec.exchanges if isinstance(r.sent, dict) and "result" in r.sent]
+    assert [reply["id"] for reply in replies] == [legacy_id]
+    oracle.validate_client_result("elicitation/create", replies[0]["result"], "2025-11-25")
 
 
 # -- every handshake-era revision, by hand -----------------------------------------------------
