@@ -25,10 +25,27 @@ from nbmcp.auth.signing import SigningKey
 from nbmcp.auth.store import OAuthStore, digest
 from nbmcp.principal import Principal
 
-__all__ = ["Grants"]
+__all__ = ["Grants", "generation", "invalidate"]
 
 REFRESH_PREFIX = "nbr_"
 _CACHE_MAX = 4096
+
+
+_generation = [0]
+
+
+def generation() -> int:
+    """Moves on every revocation in this process, in any store (one read, however many stores).
+
+    Whoever keeps verified tokens (the guard's token cache) compares it with the value it saw
+    when it verified them, and verifies again when it moved.
+    """
+    return _generation[0]
+
+
+def invalidate() -> None:
+    """Make every kept verification stale (a token revoked, a store swapped)."""
+    _generation[0] += 1
 
 
 class Grants:
@@ -156,6 +173,7 @@ class Grants:
                 self.store.put("families", family, {**fam, "revoked": True})
             self._cache.clear()
             self.revision += 1
+            invalidate()
 
     def revoke(self, token: str, *, client_id: str | None) -> None:
         """RFC 7009: revoke a refresh token (its family) or an access token; unknown tokens are ignored."""
@@ -171,6 +189,7 @@ class Grants:
             self.store.put("revoked", str(claims["jti"]), {"exp": float(claims["exp"])})
             self._cache.clear()
             self.revision += 1
+            invalidate()
 
     # -- verifying --------------------------------------------------------------------------
 

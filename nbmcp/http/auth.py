@@ -215,7 +215,13 @@ class AuthLayer:
         if verifier is not None:
             if bearer:
                 hit = self._tokens.get(bearer)
-                if hit is not None and hit.holds(verifier, request, self.config):
+                if (  # inlined: this runs on every call of a busy OAuth client
+                    hit is not None
+                    and hit.verifier is verifier
+                    and hit.exp > time.time()
+                    and hit.revision == getattr(verifier, "revision", 0)
+                    and hit.where == _where(request, self.config)
+                ):
                     required = getattr(verifier, "required_scopes", ())
                     lacking = missing_scopes(hit.principal, required) if required else None
                     if lacking:
@@ -323,14 +329,6 @@ class _Verified:
         self.exp = exp
         self.revision = revision
         self.metadata = metadata
-
-    def holds(self, verifier: TokenVerifier, request: GuardRequest, config: ServerConfig) -> bool:
-        return (
-            verifier is self.verifier
-            and time.time() < self.exp
-            and _revision(verifier) == self.revision
-            and _where(request, config) == self.where
-        )
 
 
 def add_open_paths(layers: Iterable[object], *paths: str) -> None:

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from nbmcp.auth.authorization import AuthorizationServer, Pending
 from nbmcp.auth.client_metadata import DocumentCache
 from nbmcp.auth.clients import Client
+from nbmcp.auth.grants import generation, invalidate
 from nbmcp.auth.store import FileStore, MemoryStore, OAuthStore, store_path
 from nbmcp.config import OWNER_LABEL, ServerConfig
 from nbmcp.http.asgi import ASGIApp, Scope
@@ -112,6 +113,7 @@ class BuiltinOAuth:
                 self.refresh_ttl = refresh_ttl
             self._authorities.clear()
             self._recent = None
+            invalidate()  # tokens verified against the old stores are checked again
 
     # -- which server, which store -----------------------------------------------------------
 
@@ -180,7 +182,7 @@ class BuiltinOAuth:
     @property
     def revision(self) -> int:
         """Moves on every revocation (see :class:`~nbmcp.http.auth.AuthLayer`'s token cache)."""
-        return sum(authority.grants.revision for authority in list(self._authorities.values()))
+        return generation()
 
     # -- the owner --------------------------------------------------------------------------
 
