@@ -55,6 +55,7 @@ class Registry:
         self.scoped = False
         """Whether any tool asks for OAuth scopes (``@server.tool(scopes=[...])``): when none
         does, a token's call skips the per-tool scope check."""
+        self._scoped_tools = 0  # how many do: kept per change, so registering stays O(1)
 
     # -- changes --------------------------------------------------------------------------
 
@@ -62,9 +63,12 @@ class Registry:
         """Call ``listener(kind)`` after every change to a list."""
         self._listeners.append(listener)
 
+    def _count_scoped(self, tool: Tool | None, sign: int) -> None:
+        if tool is not None and tool.scopes:
+            self._scoped_tools += sign
+            self.scoped = self._scoped_tools > 0
+
     def _changed(self, kind: str) -> None:
-        if kind == "tools":
-            self.scoped = any(getattr(tool, "scopes", None) for tool in self.tools.values())
         self._cache = {k: v for k, v in self._cache.items() if not k.startswith(kind)}
         for listener in self._listeners:
             listener(kind)
@@ -75,14 +79,18 @@ class Registry:
             raise DuplicateNameError(
                 f"a tool named {tool.name!r} is registered already; pass replace=True or choose another name"
             )
+        self._count_scoped(self.tools.get(tool.name), -1)
         self.tools[tool.name] = tool
+        self._count_scoped(tool, +1)
         self._changed("tools")
         return tool
 
     def remove_tool(self, name: str) -> bool:
         """Unregister a tool; ``False`` if there was none of that name."""
-        if self.tools.pop(name, None) is None:
+        removed = self.tools.pop(name, None)
+        if removed is None:
             return False
+        self._count_scoped(removed, -1)
         self._changed("tools")
         return True
 
