@@ -18,6 +18,8 @@ its door as before, without CORS headers, so the browser keeps the answer from i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from nbmcp.config import ServerConfig
 from nbmcp.http.chain import Answer, GuardRequest, Refusal
 
@@ -34,6 +36,23 @@ ALLOW_HEADERS = (
 
 EXPOSE_HEADERS = "Mcp-Session-Id, WWW-Authenticate"
 """Response headers a page may read: the session it was given, how to authenticate."""
+
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz")
+
+
+def _allowed_headers(headers: Mapping[str, str]) -> str:
+    """:data:`ALLOW_HEADERS`, and the ``Mcp-Param-*`` headers the preflight asks for: a tool's
+    ``x-mcp-header`` parameters (2026-07-28) have names no fixed list can hold."""
+    asked = headers.get("access-control-request-headers")
+    if not asked or "mcp-param-" not in asked.lower():
+        return ALLOW_HEADERS
+    params = [
+        name
+        for name in (part.strip().lower() for part in asked.split(","))
+        if name.startswith("mcp-param-") and len(name) > 10 and set(name) <= _TOKEN
+    ]
+    return ", ".join([ALLOW_HEADERS, *dict.fromkeys(params)])
+
 
 MAX_AGE = 600
 """Seconds a browser may cache a preflight answer (a changed ``cors`` holds after that)."""
@@ -74,7 +93,7 @@ class CorsLayer:
                 204,
                 [
                     (b"access-control-allow-methods", ALLOW_METHODS.encode()),
-                    (b"access-control-allow-headers", ALLOW_HEADERS.encode()),
+                    (b"access-control-allow-headers", _allowed_headers(request.headers).encode()),
                     (b"access-control-max-age", str(MAX_AGE).encode()),
                 ],
             )

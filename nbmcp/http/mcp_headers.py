@@ -136,24 +136,9 @@ def check_standard(
             if key in found:
                 raise HeaderMismatch(f"{_DISPLAY[key]} header appears more than once")
             found[key] = value
-    sent = found.get(_VERSION)
-    if sent is None:
-        raise HeaderMismatch("MCP-Protocol-Version header required")
-    header = _text(sent, "MCP-Protocol-Version")
-    if header != version:
-        raise HeaderMismatch(
-            f"MCP-Protocol-Version header {_show(header)} does not match "
-            f"the _meta protocol version {_show(version)}"
-        )
+    _must_equal(found, _VERSION, version, "the _meta protocol version")
     method = msg.get("method")
-    sent = found.get(_METHOD)
-    if sent is None:
-        raise HeaderMismatch("Mcp-Method header required")
-    header = _text(sent, "Mcp-Method")
-    if header != method:
-        raise HeaderMismatch(
-            f"Mcp-Method header {_show(header)} does not match the body method {_show(method)}"
-        )
+    _must_equal(found, _METHOD, method, "the body method")
     field = NAME_FIELD.get(method) if isinstance(method, str) else None
     sent = found.get(_NAME)
     if field is None:
@@ -171,6 +156,17 @@ def check_standard(
         raise HeaderMismatch("Mcp-Name header holds a malformed =?base64?...?= value")
     if decoded != body:
         raise HeaderMismatch(f"Mcp-Name header {_show(decoded)} does not match params.{field} {_show(body)}")
+
+
+def _must_equal(found: Mapping[bytes, bytes], name: bytes, expected: Any, what: str) -> None:
+    """The header ``name`` is there and says exactly ``expected`` (``what`` names it in the refusal)."""
+    display = _DISPLAY[name]
+    sent = found.get(name)
+    if sent is None:
+        raise HeaderMismatch(f"{display} header required")
+    header = _text(sent, display)
+    if header != expected:
+        raise HeaderMismatch(f"{display} header {_show(header)} does not match {what} {_show(expected)}")
 
 
 def check_params(

@@ -130,6 +130,26 @@ def test_a_preflight_from_an_allowed_origin_is_answered_before_authentication(
     assert server.monitor.total_calls == 0
 
 
+def test_a_preflight_may_ask_for_a_tools_param_headers(both: tuple[MCPServer, list[str]]) -> None:
+    """2026-07-28 clients mirror ``x-mcp-header`` parameters in ``Mcp-Param-{Name}`` headers: a
+    page's preflight asking for them gets them allowed, and nothing else it made up."""
+    _server, bases = both
+    for base in bases:
+        asked = "content-type, Mcp-Param-Region, mcp-param-tenant_id, x-made-up, mcp-param-, mcp-param-a(b)"
+        answer = httpx.options(
+            base + "/mcp",
+            headers={
+                "Origin": CHATGPT,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": asked,
+            },
+            timeout=10,
+        )
+        assert answer.status_code == 204, answer.text
+        allowed = names(answer.headers["access-control-allow-headers"])
+        assert allowed == ALLOW_HEADERS | {"mcp-param-region", "mcp-param-tenant_id"}
+
+
 @pytest.mark.parametrize("path", PATHS)
 def test_actual_requests_from_an_allowed_origin_are_readable(
     both: tuple[MCPServer, list[str]], path: str
