@@ -48,8 +48,10 @@ READY_TIMEOUT = 60.0
 NOISY_PCT = 10.0  # other processes' share of the server CPU above which a point is re-measured
 NOISY_LOAD_PCT = 20.0  # ... and of the load generator's CPU
 MAX_RETRIES_PER_POINT = 2
-AUTH_ROUNDS = 3  # scenario g: A B C rounds (three: one busy point moves a mean less)
-MODERN_ROUNDS = 3  # scenario h: A B rounds
+AUTH_ROUNDS = (
+    5  # scenario g: A B C / C B A rounds (this machine's points vary by +-5%: five of them per mode)
+)
+MODERN_ROUNDS = 5  # scenario h: A B / B A rounds
 QUIET_PCT = 15.0  # before a point: wait until each CPU is at most this busy (the idle server counts)
 
 
@@ -462,15 +464,16 @@ class Bench:
         seconds: int,
         conns: int = 32,
     ) -> dict[str, Any]:
-        """Measure ``points`` (mode, label, server, wrk options) in turn, ``rounds`` times (A B C A B C ...).
+        """Measure ``points`` (mode, label, server, wrk options) in turn, ``rounds`` times, the order
+        reversed every other round (A B C, C B A, A B C ...).
 
-        Drift on a shared machine then hits every mode alike. Returns the mean figures per mode
+        Drift on a shared machine then hits every mode alike, and no mode is always first. Returns the mean figures per mode
         (``"modes"``), each later mode's ratios to the first one (``ratio``: req/s, ``cpu_ratio``:
         first / this CPU per request), and whether any point stayed busy (``"noisy"``).
         """
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name, *_ in points}
-        for _ in range(rounds):
-            for name, label, server, options in points:
+        for round_no in range(rounds):
+            for name, label, server, options in points if round_no % 2 == 0 else points[::-1]:
                 runs[name].append(self.measure(server, label, conns, seconds, **options))
         out: dict[str, Any] = {"modes": {}, "noisy": any(x.get("noisy") for v in runs.values() for x in v)}
         for name, label, *_ in points:
@@ -624,7 +627,9 @@ class Bench:
         from oauth_token import obtain_token
 
         d = self.args.duration
-        self.log("\n[g] tools/call add at c=32: no auth vs API key vs OAuth access token (A B C, 3 rounds)")
+        self.log(
+            f"\n[g] tools/call add at c=32: no auth vs API key vs OAuth access token (A B C / C B A, {AUTH_ROUNDS} rounds)"
+        )
         key = secrets.token_urlsafe(24)  # the API key, and the owner key that approves the client
         store = tempfile.mkdtemp(prefix="nbmcp-bench-oauth-")
         cmd = self.nbmcp_cmd("nbmcp_server.py", True)
@@ -656,7 +661,7 @@ class Bench:
     def scenario_modern(self) -> None:
         """tools/call at c=32 on one stateless nbmcp: the plain-POST fast path vs 2026-07-28, A B rounds."""
         self.log(
-            "\n[h] tools/call add at c=32: plain POST (older revisions' fast path) vs 2026-07-28 (A B, 3 rounds)"
+            f"\n[h] tools/call add at c=32: plain POST (older revisions' fast path) vs 2026-07-28 (A B / B A, {MODERN_ROUNDS} rounds)"
         )
         server = self.start("nbmcp-modern", self.nbmcp_cmd("nbmcp_server.py", True))
         try:
