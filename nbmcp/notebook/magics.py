@@ -47,6 +47,17 @@ arguments = cast("Callable[..., _Decorator[Any]]", magic_arguments.magic_argumen
 argument = cast("Callable[..., _Decorator[Any]]", magic_arguments.argument)
 
 
+def _header_options(given: list[str]) -> dict[str, str]:
+    """``--header PARAM=Name`` flags as the ``headers=`` option (one clear line for a mistake)."""
+    headers: dict[str, str] = {}
+    for item in given:
+        param, sep, name = item.partition("=")
+        if not sep or not param.strip() or not name.strip():
+            raise UsageError(f"%%mcp_tool: --header {item!r} must be PARAM=Name (e.g. region=Region)")
+        headers[param.strip()] = name.strip()
+    return headers
+
+
 @magics_class
 class NbmcpMagics(Magics, Configurable):
     """Turn cells into MCP tools and serve them from the kernel."""
@@ -132,6 +143,14 @@ class NbmcpMagics(Magics, Configurable):
     @argument("--read-only", action="store_true", help="the tool changes nothing (readOnlyHint)")
     @argument("--destructive", action="store_true", help="the tool may delete or overwrite (destructiveHint)")
     @argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="PARAM=Name",
+        help="mirror a parameter in an Mcp-Param-Name request header (x-mcp-header, protocol "
+        "2026-07-28), for gateways that route on it; repeat for more",
+    )
+    @argument(
         "--main-thread",
         action="store_true",
         help="run calls on the kernel's own thread, between cells (for pyplot, sqlite3, GUI code); "
@@ -182,6 +201,8 @@ class NbmcpMagics(Magics, Configurable):
             "read_only": True if args.read_only else None,
             "destructive": True if args.destructive else None,
         }
+        if args.header:
+            options["headers"] = _header_options(args.header)
         target = fn
         if args.main_thread:
             try:

@@ -26,6 +26,9 @@ MISTAKES = {
     "%%mcp_tool\ndef f(_x: int) -> int:\n    return 1\n": "starts with '_'",
     "%%mcp_tool --name 'has space'\ndef f() -> int:\n    return 1\n": "tool name 'has space' is not valid",
     "%%mcp_tool --main-thread\nasync def f():\n    yield 1\n": "--main-thread does not take async generators",
+    "%%mcp_tool --header region\ndef f(region: str) -> str:\n    return region\n": "must be PARAM=Name",
+    "%%mcp_tool --header nope=Nope\ndef f(region: str) -> str:\n    return region\n": "'nope'",
+    "%%mcp_tool --header n=N\ndef f(n: float) -> float:\n    return n\n": "%%mcp_tool: ",
 }
 
 
@@ -82,7 +85,15 @@ def test_help_covers_every_command_and_flag(kernel: Kernel) -> None:
     for word in ("publish", "monitor", "schema", "connect", "NbmcpMagics.port"):
         assert word in mcp_help, word
     tool_help = kernel.run("%%mcp_tool?").ok().page
-    for flag in ("--name", "--title", "--description", "--read-only", "--destructive", "--main-thread"):
+    for flag in (
+        "--name",
+        "--title",
+        "--description",
+        "--read-only",
+        "--destructive",
+        "--header",
+        "--main-thread",
+    ):
         assert flag in tool_help, flag
     one = kernel.run("%mcp start --help").ok().stdout
     assert "--port PORT" in one and "--api-key" in one
@@ -90,3 +101,18 @@ def test_help_covers_every_command_and_flag(kernel: Kernel) -> None:
     config = kernel.run("%config NbmcpMagics").ok().stdout
     for trait in ("name", "host", "port", "api_key", "tool_timeout", "freeze_gc"):
         assert f"NbmcpMagics.{trait}=" in config
+
+
+def test_header_flag_mirrors_a_parameter(kernel: Kernel) -> None:
+    """``%%mcp_tool --header region=Region`` is ``@server.tool(headers={"region": "Region"})``."""
+    kernel.run(
+        "%%mcp_tool --header region=Region --header limit=Limit\n"
+        "def sales(region: str, limit: int = 10) -> str:\n    'Sales of a region.'\n    return region\n"
+    ).ok()
+    shown = kernel.run(
+        "import nbmcp\n"
+        "props = nbmcp.current_server().tools['sales'].definition('2026-07-28')['inputSchema']['properties']\n"
+        "print(props['region']['x-mcp-header'], props['limit']['x-mcp-header'])"
+    ).ok()
+    assert shown.stdout.split() == ["Region", "Limit"]
+    assert "--header PARAM=Name" in kernel.run("%%mcp_tool?").ok().page
