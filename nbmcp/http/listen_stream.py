@@ -9,6 +9,8 @@ with the listen request's result, tagged with the subscription id.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbmcp.errors import InvalidParams, InvalidRequest
@@ -20,13 +22,25 @@ from nbmcp.protocol.envelope import SERVER_INFO_KEY, SUBSCRIPTION_ID_KEY, Envelo
 from nbmcp.protocol.subscriptions import honoured, read_filter
 
 if TYPE_CHECKING:
-    from nbmcp.http.mcp_endpoint import McpEndpoint
+    from nbmcp.config import ServerConfig
+    from nbmcp.protocol.engine import Engine
 
-__all__ = ["listen"]
+__all__ = ["Listening", "listen"]
+
+
+@dataclass(frozen=True, slots=True)
+class Listening:
+    """What a listen stream needs of its server: the engine's listeners, the stream settings,
+    the serverInfo of the final result, and the event that says the server is stopping."""
+
+    engine: Engine
+    config: ServerConfig
+    server_info: Callable[[str], dict[str, Any]]
+    closing: asyncio.Event
 
 
 async def listen(
-    endpoint: McpEndpoint,
+    server: Listening,
     receive: Receive,
     send: Send,
     msg: dict[str, Any],
@@ -49,9 +63,9 @@ async def listen(
     except InvalidParams as exc:
         await send_json(send, 400, jsonrpc.error_response(msg_id, exc))
         return
-    engine = endpoint.engine
+    engine = server.engine
     agreed = honoured(wanted, engine.info.capabilities)
-    cap = endpoint.config.max_streams_per_session
+    cap = server.config.max_streams_per_session
     listener = engine.listeners.open(msg_id, agreed, owner, cap)
     if listener is None:
         full = InvalidRequest(STREAMS_FULL.format(cap=cap))
@@ -62,12 +76,12 @@ async def listen(
         "notifications/subscriptions/acknowledged", {"notifications": agreed, "_meta": tag}
     )
     gone = asyncio.ensure_future(wait_disconnect(receive))
-    closing = asyncio.ensure_future(endpoint.closing().wait())
+    closing = asyncio.ensure_future(server.closing.wait())
     try:
         await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
         await send({"type": "http.response.body", "body": frame(jsonrpc.encode(ack)), "more_body": True})
         while True:
-            waiter = asyncio.ensure_future(listener.next(endpoint.config.sse_keepalive))
+            waiter = asyncio.ensure_future(listener.next(server.config.sse_keepalive))
             await asyncio.wait({waiter, gone, closing}, return_when=asyncio.FIRST_COMPLETED)
             if gone.done():
                 waiter.cancel()
@@ -82,7 +96,7 @@ async def listen(
                 await send(
                     {"type": "http.response.body", "body": frame(jsonrpc.encode(message)), "more_body": True}
                 )
-        info = endpoint.modern.dispatch.server_info(envelope.version)
+        info = server.server_info(envelope.version)
         done = jsonrpc.result_response(
             msg_id, {"resultType": "complete", "_meta": {**tag, SERVER_INFO_KEY: info}}
         )

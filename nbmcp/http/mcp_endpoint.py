@@ -65,7 +65,7 @@ class McpEndpoint:
         self.calls = CallSlots(config)
         """``tools/call`` requests in progress per caller (``max_calls_per_principal``)."""
         self._closing: asyncio.Event | None = None
-        self.modern = ModernPost(self)
+        self.modern = ModernPost(engine, config, self.calls, self._scopes_lacking, self.closing)
         """2026-07-28 requests: no session, each one self-contained (:mod:`nbmcp.http.modern_post`)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

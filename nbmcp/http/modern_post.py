@@ -15,7 +15,7 @@ Closing that stream cancels the call.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from nbmcp.errors import InvalidRequest, MethodNotFound, ProtocolError
@@ -23,7 +23,7 @@ from nbmcp.http.asgi import Receive, Scope, Send, send_empty, send_json, wait_di
 from nbmcp.http.auth import scope_refusal
 from nbmcp.http.concurrency import CALLS_FULL
 from nbmcp.http.limits import caller_key
-from nbmcp.http.listen_stream import listen
+from nbmcp.http.listen_stream import Listening, listen
 from nbmcp.http.mcp_headers import check_params, check_standard
 from nbmcp.http.sse import KEEPALIVE, SSE_HEADERS, frame
 from nbmcp.principal import Principal
@@ -33,7 +33,12 @@ from nbmcp.protocol.modern import ModernDispatch
 from nbmcp.protocol.versions import HANDSHAKE_VERSIONS, check_modern
 
 if TYPE_CHECKING:
-    from nbmcp.http.mcp_endpoint import McpEndpoint
+    from nbmcp.config import ServerConfig
+    from nbmcp.http.concurrency import CallSlots
+    from nbmcp.protocol.engine import Engine
+
+ScopesLacking = Callable[[list[dict[str, Any]], Principal | None], set[str]]
+"""The scopes a token lacks for these ``tools/call`` requests (the endpoint's one check)."""
 
 __all__ = ["STATUS_OF", "ModernPost", "is_modern"]
 
@@ -71,13 +76,24 @@ def status_of(answer: dict[str, Any]) -> int:
 
 
 class ModernPost:
-    """Serves 2026-07-28 POSTs for an :class:`~nbmcp.http.mcp_endpoint.McpEndpoint`."""
+    """Serves 2026-07-28 POSTs for ``/mcp`` (:class:`~nbmcp.http.mcp_endpoint.McpEndpoint`), with
+    the endpoint's call slots, scope check and shutdown signal, so both generations share them."""
 
-    def __init__(self, endpoint: McpEndpoint) -> None:
-        self.endpoint = endpoint
-        config = endpoint.config
+    def __init__(
+        self,
+        engine: Engine,
+        config: ServerConfig,
+        calls: CallSlots,
+        scopes_lacking: ScopesLacking,
+        closing: Callable[[], asyncio.Event],
+    ) -> None:
+        self.engine = engine
+        self.config = config
+        self.calls = calls
+        self._scopes_lacking = scopes_lacking
+        self._closing = closing
         self.dispatch = ModernDispatch(
-            endpoint.engine,
+            engine,
             request_state_secret=config.request_state_secret,
             request_state_ttl=config.request_state_ttl,
             list_ttl_ms=config.list_ttl_ms,
@@ -121,12 +137,12 @@ class ModernPost:
             return
         method = msg["method"]
         if method == "subscriptions/listen":
-            owner = caller_key(scope, self.endpoint.config, principal)  # anonymous: by address
-            await listen(self.endpoint, receive, send, msg, envelope, owner, sse_ok)
+            owner = caller_key(scope, self.config, principal)  # anonymous: by address
+            stream = Listening(self.engine, self.config, self.dispatch.server_info, self._closing())
+            await listen(stream, receive, send, msg, envelope, owner, sse_ok)
             return
-        endpoint = self.endpoint
         if method == "tools/call" and principal is not None and principal.kind == "token":
-            needed = endpoint._scopes_lacking([msg], principal)
+            needed = self._scopes_lacking([msg], principal)
             if needed:
                 refusal = scope_refusal(scope, needed)
                 await send_json(
@@ -136,20 +152,18 @@ class ModernPost:
                     refusal.headers,
                 )
                 return
-        calls = endpoint.calls
+        calls = self.calls
         who = ""
         if method == "tools/call" and calls.cap():
-            who = caller_key(scope, endpoint.config, principal)
+            who = caller_key(scope, self.config, principal)
             if not calls.acquire(who, 1):
                 full = InvalidRequest(CALLS_FULL.format(cap=calls.cap()))
                 await send_json(send, 429, jsonrpc.error_response(msg_id, full), [(b"retry-after", b"1")])
                 return
         try:
-            may_talk = endpoint.engine.provider.may_stream(method, msg["params"])  # a Context, chunks
+            may_talk = self.engine.provider.may_stream(method, msg["params"])  # a Context, chunks
             streaming = (
-                sse_ok
-                and not endpoint.config.json_response
-                and (may_talk or "progressToken" in envelope.meta)
+                sse_ok and not self.config.json_response and (may_talk or "progressToken" in envelope.meta)
             )
             if streaming:
                 await self._deferred(receive, send, msg, envelope, principal, headers)
@@ -172,7 +186,7 @@ class ModernPost:
         if method == "tools/call":
             params = msg["params"]
             name = params.get("name")
-            wanted = self.endpoint.engine.provider.header_params(name) if isinstance(name, str) else ()
+            wanted = self.engine.provider.header_params(name) if isinstance(name, str) else ()
             if wanted:
                 arguments = params.get("arguments")
                 check_params(raw, arguments if isinstance(arguments, dict) else {}, wanted)
@@ -196,7 +210,7 @@ class ModernPost:
 
         task = asyncio.ensure_future(self.dispatch.handle(msg, envelope, principal, headers, push))
         gone = asyncio.ensure_future(wait_disconnect(receive))
-        keepalive = self.endpoint.config.sse_keepalive
+        keepalive = self.config.sse_keepalive
         try:
             if not await _wait(task, wake, gone, keepalive):
                 return  # the client left: the call is cancelled below

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from nbmcp.errors import (
@@ -23,8 +22,8 @@ from nbmcp.errors import (
     traceback_text,
 )
 from nbmcp.protocol import jsonrpc
+from nbmcp.protocol.discovery import ServerInfo, discover_result, server_info_of
 from nbmcp.protocol.exchange import Exchange, Pending, Send
-from nbmcp.protocol.modern import discover_result
 from nbmcp.protocol.mrtr import InputRequired, Round
 from nbmcp.protocol.provider import Provider
 from nbmcp.protocol.session import LOG_LEVELS, Session, Sessions
@@ -44,26 +43,6 @@ may raise. :mod:`nbmcp.telemetry` sets one as :attr:`Engine.observer`."""
 
 _USER_CODE = frozenset({"tools/call", "resources/read", "prompts/get", "completion/complete"})
 """Methods that run user code: they run as their own task so ``notifications/cancelled`` can stop them."""
-
-
-@dataclass
-class ServerInfo:
-    """What ``initialize`` tells a client about the server."""
-
-    name: str
-    version: str = "0.1.0"
-    title: str | None = None
-    instructions: str | None = None
-    website_url: str | None = None
-    capabilities: dict[str, Any] = field(
-        default_factory=lambda: {
-            "tools": {"listChanged": True},
-            "resources": {"subscribe": True, "listChanged": True},
-            "prompts": {"listChanged": True},
-            "logging": {},
-            "completions": {},
-        }
-    )
 
 
 def _outer_task_cancelled() -> bool:
@@ -262,15 +241,10 @@ class Engine:
         session.client_info = info if isinstance(info, dict) else {}
         caps = params.get("capabilities")
         session.client_capabilities = caps if isinstance(caps, dict) else {}
-        server_info: dict[str, Any] = {"name": self.info.name, "version": self.info.version}
-        if self.info.title:
-            server_info["title"] = self.info.title
-        if self.info.website_url:
-            server_info["websiteUrl"] = self.info.website_url
         result: dict[str, Any] = {
             "protocolVersion": session.version,
             "capabilities": fit(self.info.capabilities, session.version),
-            "serverInfo": fit(server_info, session.version),
+            "serverInfo": server_info_of(self.info, session.version),
         }
         if self.info.instructions:
             result["instructions"] = self.info.instructions

@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING, Any, Final
 from nbmcp.errors import ProtocolError
 from nbmcp.principal import Principal
 from nbmcp.protocol import jsonrpc
+from nbmcp.protocol.discovery import server_info_of
 from nbmcp.protocol.envelope import SERVER_INFO_KEY, Envelope
 from nbmcp.protocol.exchange import Send
 from nbmcp.protocol.mrtr import MRTR_METHODS, Round
 from nbmcp.protocol.request_state import StateSigner
 from nbmcp.protocol.session import Session
-from nbmcp.protocol.versions import ALL_VERSIONS, fit
 
 if TYPE_CHECKING:
-    from nbmcp.protocol.engine import Engine, ServerInfo
+    from nbmcp.protocol.engine import Engine
 
-__all__ = ["CACHEABLE", "ModernDispatch", "server_info_of"]
+__all__ = ["CACHEABLE", "ModernDispatch"]
 
 CACHEABLE: Final = frozenset(
     {
@@ -39,27 +39,6 @@ CACHEABLE: Final = frozenset(
     }
 )
 """Results that carry ``ttlMs`` and ``cacheScope`` (when complete)."""
-
-
-def server_info_of(info: ServerInfo, version: str) -> dict[str, Any]:
-    """The server's ``Implementation`` object as a client of ``version`` may see it."""
-    entry: dict[str, Any] = {"name": info.name, "version": info.version}
-    if info.title:
-        entry["title"] = info.title
-    if info.website_url:
-        entry["websiteUrl"] = info.website_url
-    return fit(entry, version)
-
-
-def discover_result(info: ServerInfo, version: str) -> dict[str, Any]:
-    """``server/discover``: the revisions served (newest first), capabilities and instructions."""
-    result: dict[str, Any] = {
-        "supportedVersions": list(ALL_VERSIONS),
-        "capabilities": fit(info.capabilities, version),
-    }
-    if info.instructions:
-        result["instructions"] = info.instructions
-    return result
 
 
 class ModernDispatch:
