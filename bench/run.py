@@ -489,6 +489,7 @@ class Bench:
                 "p99_us": mean("p99_us"),
                 "cpu_us_per_req": mean("cpu_us_per_req"),
                 "runs": [x.get("rps") for x in runs[name]],
+                "requests": sum(int(x.get("requests", 0)) for x in runs[name]),
                 "other_load": [round(x.get("foreign_server_cpu_pct", 0), 1) for x in runs[name]],
             }
         base = out["modes"][points[0][0]]

@@ -225,10 +225,9 @@ class ModernPost:
                     await send({"type": "http.response.body", "body": frame(queue.pop(0)), "more_body": True})
                 if task.done():
                     break
-                before = len(queue)
                 if not await _wait(task, wake, gone, keepalive):
                     return
-                if not wake.is_set() and not task.done() and len(queue) == before:
+                if not wake.is_set() and not task.done():  # quiet for sse_keepalive seconds
                     await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
             body = frame(jsonrpc.encode(task.result()))
             await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbmcp.notebook.commands import mask
@@ -34,22 +35,10 @@ REVEAL_SECONDS = 30.0
 
 _ACTIONS = ("reveal", "copy")
 
+_CLIPBOARD = Path(__file__).parent / "dashboard" / "web" / "clipboard.js"
+
 _ESM = r"""
 const ASK_MS = 8000;
-
-function legacyCopy(text) {
-  const area = document.createElement("textarea");
-  area.value = text;
-  area.setAttribute("readonly", "");
-  area.style.position = "fixed";
-  area.style.top = "-1000px";
-  document.body.appendChild(area);
-  area.select();
-  let ok = false;
-  try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
-  area.remove();
-  return ok;
-}
 
 async function toClipboard(keyPromise) {
   const clip = navigator.clipboard;
@@ -176,7 +165,7 @@ def _widget_class() -> type[Any]:
     class OwnerKeyWidget(anywidget.AnyWidget):
         """The masked key and two buttons; the key itself travels only in answers to the buttons."""
 
-        _esm = _ESM
+        _esm = _CLIPBOARD.read_text(encoding="utf-8") + _ESM  # legacyCopy, shared with the dashboard
         _css = _CSS
         masked = traitlets.Unicode("").tag(sync=True)
         reveal_seconds = traitlets.Float(REVEAL_SECONDS).tag(sync=True)

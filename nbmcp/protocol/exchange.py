@@ -179,9 +179,14 @@ class Exchange:
             ProtocolError: the client cannot be reached, answered with an error, or took
                 longer than ``timeout`` seconds.
         """
+        try:
+            _check_capability(self.session, method)
+        except MissingCapability as exc:
+            if self.round is not None:
+                self.round.refuse(exc)  # under 2026-07-28 the request's error, not the tool's
+            raise
         if self.round is not None:
             return await self.round.ask(key or self.round.next_key(method.split("/")[0]), method, params)
-        _check_capability(self.session, method)
         if self._send is None and not self.session.stream_open:
             raise ProtocolError(
                 f"cannot send {method}: the client has no open stream for server requests "

@@ -101,7 +101,6 @@ class ModernDispatch:
                     self.signer,
                     method,
                     msg["params"],
-                    envelope.capabilities,
                     principal.key if principal is not None else None,
                 )
             except ProtocolError as exc:

@@ -22,10 +22,9 @@ from typing import Any, Final
 
 import orjson
 
-from nbmcp.errors import InvalidParams, MissingCapability, ProtocolError, ToolError
+from nbmcp.errors import InvalidParams, ProtocolError, ToolError
 from nbmcp.protocol.input_responses import answer_fits, validate_input_responses
 from nbmcp.protocol.request_state import StateSigner
-from nbmcp.protocol.versions import SERVER_REQUEST_SINCE
 
 __all__ = ["MRTR_METHODS", "SETTLE_SECONDS", "InputRequired", "Round"]
 
@@ -65,7 +64,6 @@ class Round:
         "answers",
         "asked",
         "asked_before",
-        "capabilities",
         "pending",
         "refusals",
         "used",
@@ -75,13 +73,11 @@ class Round:
         self,
         signer: StateSigner,
         binding: dict[str, Any],
-        capabilities: Mapping[str, Any],
         answers: dict[str, Any],
         asked_before: dict[str, str] | None,
     ) -> None:
         self._signer = signer
         self._binding = binding
-        self.capabilities = capabilities
         self.answers = answers
         """What the client answered so far: this retry's ``inputResponses`` over the sealed ones."""
         self.asked_before = asked_before
@@ -102,7 +98,6 @@ class Round:
         signer: StateSigner,
         method: str,
         params: Mapping[str, Any],
-        capabilities: Mapping[str, Any],
         principal_key: str | None,
     ) -> Round:
         """The round of a request: its sealed state opened and its answers validated (-32602 if not)."""
@@ -117,10 +112,10 @@ class Round:
         responses = validate_input_responses(params.get("inputResponses"))
         token = params.get("requestState")
         if token is None:
-            return cls(signer, binding, capabilities, responses, None)
+            return cls(signer, binding, responses, None)
         sealed = signer.open(token, **binding)
         known = {k: v for k, v in responses.items() if k in sealed.asked}  # unasked extras are ignored
-        return cls(signer, binding, capabilities, {**sealed.answers, **known}, sealed.asked)
+        return cls(signer, binding, {**sealed.answers, **known}, sealed.asked)
 
     def next_key(self, kind: str) -> str:
         """The key of an ask that names none: its kind and its place in call order."""
@@ -128,15 +123,6 @@ class Round:
 
     async def ask(self, key: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
         """The client's answer to this question, or (when unanswered) the end of the round."""
-        needed = SERVER_REQUEST_SINCE.get(method)
-        if needed is not None and needed[0] not in self.capabilities:
-            raise self._refuse(
-                MissingCapability(
-                    f"the client did not declare the {needed[0]!r} capability, "
-                    f"so the server cannot ask {method}",
-                    {"requiredCapabilities": {needed[0]: {}}},
-                )
-            )
         digest = _digest(method, params)
         if self.asked.get(key, digest) != digest:  # the tool's mistake: one key, two questions
             raise ToolError(
@@ -147,7 +133,7 @@ class Round:
         self.asked[key] = digest
         if answer is not None and (before is None or before.get(key) == digest):
             if not answer_fits(method, answer):
-                raise self._refuse(InvalidParams(f"inputResponses[{key!r}] is not a {method} result"))
+                raise self.refuse(InvalidParams(f"inputResponses[{key!r}] is not a {method} result"))
             self.used[key] = answer
             return dict(answer)
         self.pending[key] = {"method": method, "params": params}
@@ -162,7 +148,8 @@ class Round:
         """Whether ``exc`` is an ask's refusal (then it is the request's JSON-RPC error)."""
         return any(exc is refusal for refusal in self.refusals)
 
-    def _refuse(self, exc: ProtocolError) -> ProtocolError:
+    def refuse(self, exc: ProtocolError) -> ProtocolError:
+        """Record ``exc`` as a refusal of this request (:meth:`refused`), and return it to raise."""
         self.refusals.append(exc)
         return exc
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["SCRIPTS", "Dashboard", "script"]
 
 _WEB = Path(__file__).parent / "web"
-SCRIPTS = ("util.js", "charts.js", "feed.js", "form.js", "tools.js", "panes.js", "main.js")
+SCRIPTS = ("clipboard.js", "util.js", "charts.js", "feed.js", "form.js", "tools.js", "panes.js", "main.js")
 """The view's parts, in the order they are joined (only ``main.js`` exports)."""
 
 

@@ -65,20 +65,6 @@ function fmtCount(n) {
   return (n || 0).toLocaleString("en-US");
 }
 
-function legacyCopy(text) {
-  const area = document.createElement("textarea");
-  area.value = text;
-  area.setAttribute("readonly", "");
-  area.style.position = "fixed";
-  area.style.top = "-1000px";
-  document.body.appendChild(area);
-  area.select();
-  let ok = false;
-  try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
-  area.remove();
-  return ok;
-}
-
 async function copyText(text) {
   const clip = navigator.clipboard;
   if (clip && clip.writeText && window.isSecureContext) {
